@@ -1,0 +1,135 @@
+//! Types on the wire between Weir's engine and its front ends (CLI, desktop shell, UI).
+//! No heavy dependencies: this crate also builds for `wasm32-unknown-unknown`.
+
+use serde::{Deserialize, Serialize};
+
+/// A position in a SQL script, 1-based, as an editor shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
+}
+
+/// An error as the UI receives it: a stable code, a message for people, and where in the
+/// script it is when the fault is in the script.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.span {
+            Some(span) => write!(f, "{} at {}: {}", self.code, span, self.message),
+            None => write!(f, "{}: {}", self.code, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// One column of a page of rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    /// The SQL type as Flink spells it (`STRING`, `BIGINT`, `TIMESTAMP(3)`, ...).
+    pub data_type: String,
+}
+
+/// A page of result rows. Values are JSON: numbers, strings, booleans, null; timestamps are
+/// strings in SQL form (`2026-02-12 10:30:00.000`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResultPage {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// How many rows the whole result has; `rows` may hold only the first of them.
+    pub total_rows: u64,
+}
+
+impl ResultPage {
+    /// Index of the column named `name`, ignoring ASCII case.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Counters of one job run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobMetrics {
+    /// Rows decoded from sources.
+    pub rows_read: u64,
+    /// Input rows skipped as malformed (`json.ignore-parse-errors`).
+    pub parse_errors_skipped: u64,
+    /// Rows dropped because their window had already fired (behind the watermark).
+    pub late_rows_dropped: u64,
+    /// Rows written to sinks.
+    pub rows_written: u64,
+    /// Windows fired by windowed aggregations.
+    pub windows_fired: u64,
+}
+
+/// What one sink received.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SinkReport {
+    /// The table name used in `INSERT INTO`.
+    pub table: String,
+    /// The connector (`duckdb`, `print`, `filesystem`).
+    pub connector: String,
+    pub rows_written: u64,
+}
+
+/// The outcome of running a script to completion on bounded inputs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Statements executed, in order (`SET`, `CREATE TABLE`, `INSERT INTO`).
+    pub statements: usize,
+    pub sinks: Vec<SinkReport>,
+    pub metrics: JobMetrics,
+    /// The first rows each query produced, for previews (the last query's rows).
+    pub preview: Option<ResultPage>,
+    pub elapsed_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_json_is_pinned() {
+        let err = ApiError {
+            code: "sql.unsupported".into(),
+            message: "MATCH_RECOGNIZE is not supported yet".into(),
+            span: Some(Span { line: 3, column: 7 }),
+        };
+        let json = serde_json::to_string(&err).unwrap_or_default();
+        assert_eq!(
+            json,
+            r#"{"code":"sql.unsupported","message":"MATCH_RECOGNIZE is not supported yet","span":{"line":3,"column":7}}"#
+        );
+        let no_span = ApiError { span: None, ..err };
+        let json = serde_json::to_string(&no_span).unwrap_or_default();
+        assert!(!json.contains("span"), "{json}");
+    }
+
+    #[test]
+    fn column_lookup_ignores_case() {
+        let page = ResultPage {
+            columns: vec![Column { name: "Tenant_ID".into(), data_type: "STRING".into() }],
+            rows: vec![],
+            total_rows: 0,
+        };
+        assert_eq!(page.column_index("tenant_id"), Some(0));
+        assert_eq!(page.column_index("nope"), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! Charts of job outputs drawn with plotters (PNG and SVG).
