@@ -87,6 +87,19 @@ pub struct SinkReport {
     /// The connector (`duckdb`, `print`, `filesystem`).
     pub connector: String,
     pub rows_written: u64,
+    /// For `duckdb` sinks: the database file and the table in it, so that front ends can read
+    /// and chart what the job wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duckdb: Option<DuckDbTarget>,
+}
+
+/// A table in a DuckDB database file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuckDbTarget {
+    /// Absolute path of the database file.
+    pub path: String,
+    /// The table, possibly schema-qualified (`matih_analytics.session_analytics`).
+    pub table: String,
 }
 
 /// The outcome of running a script to completion on bounded inputs.
