@@ -1,0 +1,292 @@
+//! The `filesystem` connector with the `json` format: reads JSON-lines files (a file, or every
+//! visible file under a directory, in name order) and writes JSON-lines part files that become
+//! visible only when committed, as Flink's file sink does.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use weir_api::{JobMetrics, SinkReport};
+
+use super::json::{JsonDecoder, JsonOptions, TimestampStandard};
+use super::{parse_bool, resolve_path, Sink, Source, SourceOffset};
+use crate::format::row_json_object;
+use crate::sql::TableDef;
+use crate::{Error, Result};
+
+/// Rows per batch a source emits at most; a file's end also ends a batch.
+pub const BATCH_ROWS: usize = 8192;
+
+fn json_options(def: &TableDef) -> Result<JsonOptions> {
+    let flag = |key: &str| def.option(key).and_then(|(v, _)| parse_bool(v)).unwrap_or(false);
+    let options = JsonOptions {
+        fail_on_missing_field: flag("json.fail-on-missing-field"),
+        ignore_parse_errors: flag("json.ignore-parse-errors"),
+        timestamp_standard: match def.option("json.timestamp-format.standard") {
+            None => TimestampStandard::Sql,
+            Some((v, span)) => match v.to_ascii_uppercase().as_str() {
+                "SQL" => TimestampStandard::Sql,
+                "ISO-8601" => TimestampStandard::Iso8601,
+                _ => {
+                    return Err(Error::Option {
+                        table: def.name.clone(),
+                        option: "json.timestamp-format.standard".into(),
+                        message: format!("expected 'SQL' or 'ISO-8601', found '{v}'"),
+                        span,
+                    })
+                }
+            },
+        },
+    };
+    if options.fail_on_missing_field && options.ignore_parse_errors {
+        let span = def.option("json.ignore-parse-errors").map(|(_, s)| s).unwrap_or(def.span);
+        return Err(Error::Option {
+            table: def.name.clone(),
+            option: "json.ignore-parse-errors".into(),
+            message: "cannot be true together with 'json.fail-on-missing-field' (as in Flink)".into(),
+            span,
+        });
+    }
+    Ok(options)
+}
+
+fn table_path(def: &TableDef, base: &Path) -> PathBuf {
+    resolve_path(def.option("path").map(|(v, _)| v).unwrap_or_default(), base)
+}
+
+/// Reads JSON lines from files.
+pub struct FileSource {
+    schema: SchemaRef,
+    files: Vec<PathBuf>,
+    decoder: JsonDecoder,
+    /// The open file and the number of lines consumed from it.
+    reader: Option<(BufReader<File>, u64)>,
+    offset: SourceOffset,
+    line: String,
+}
+
+impl FileSource {
+    pub fn open(def: &TableDef, base: &Path) -> Result<Self> {
+        let options = json_options(def)?;
+        let path = table_path(def, base);
+        let files = list_files(&path).map_err(|e| {
+            let span = def.option("path").map(|(_, s)| s).unwrap_or(def.span);
+            Error::Option {
+                table: def.name.clone(),
+                option: "path".into(),
+                message: format!("cannot read '{}': {e}", path.display()),
+                span,
+            }
+        })?;
+        let schema = Arc::new(def.arrow_schema());
+        let rowtime: Vec<usize> = def
+            .watermark
+            .as_ref()
+            .and_then(|w| def.columns.iter().position(|c| c.name == w.column))
+            .into_iter()
+            .collect();
+        Ok(Self {
+            decoder: JsonDecoder::new(schema.clone(), options, &rowtime),
+            schema,
+            files,
+            reader: None,
+            offset: SourceOffset::File { file: 0, line: 0 },
+            line: String::new(),
+        })
+    }
+}
+
+/// The visible files under `path` (itself if it is a file), sorted by name. Hidden files
+/// (`.x`, `_x`) are skipped, as Flink skips in-progress part files.
+pub fn list_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path)?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let p = entry.path();
+            if entry.file_type()?.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+impl Source for FileSource {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn next_batch(&mut self, metrics: &mut JobMetrics) -> Result<Option<RecordBatch>> {
+        loop {
+            let SourceOffset::File { file, line } = self.offset else {
+                return Err(Error::Internal("file source with a foreign offset".into()));
+            };
+            if file >= self.files.len() {
+                return Ok(None);
+            }
+            let path = &self.files[file];
+            if self.reader.is_none() {
+                let f = File::open(path).map_err(|e| Error::External(format!("cannot open {}: {e}", path.display())))?;
+                let mut reader = BufReader::new(f);
+                // Resume inside a file (after a restore): skip the lines already read.
+                let mut skipped = 0;
+                while skipped < line {
+                    self.line.clear();
+                    if reader.read_line(&mut self.line)? == 0 {
+                        break;
+                    }
+                    skipped += 1;
+                }
+                self.reader = Some((reader, line));
+            }
+            let Some((reader, consumed)) = self.reader.as_mut() else { continue };
+            let mut end_of_file = false;
+            while self.decoder.buffered_rows() < BATCH_ROWS {
+                self.line.clear();
+                let n = match reader.read_line(&mut self.line) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                        // read_line consumed the line; it is not UTF-8, so it is a malformed row.
+                        *consumed += 1;
+                        if self.decoder.ignores_parse_errors() {
+                            metrics.parse_errors_skipped += 1;
+                            continue;
+                        }
+                        return Err(Error::Data(format!(
+                            "{}:{}: the line is not valid UTF-8 (set 'json.ignore-parse-errors' = 'true' to skip such rows)",
+                            path.display(),
+                            consumed
+                        )));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                if n == 0 {
+                    end_of_file = true;
+                    break;
+                }
+                *consumed += 1;
+                let text = self.line.trim();
+                if text.is_empty() {
+                    continue;
+                }
+                match self.decoder.decode_line(text) {
+                    Ok(true) => metrics.rows_read += 1,
+                    Ok(false) => metrics.parse_errors_skipped += 1,
+                    Err(e) => {
+                        return Err(Error::Data(format!(
+                            "{}:{}: {e} (set 'json.ignore-parse-errors' = 'true' to skip such rows)",
+                            path.display(),
+                            consumed
+                        )))
+                    }
+                }
+            }
+            let consumed_now = *consumed;
+            self.offset = if end_of_file {
+                self.reader = None;
+                SourceOffset::File { file: file + 1, line: 0 }
+            } else {
+                SourceOffset::File { file, line: consumed_now }
+            };
+            if self.decoder.buffered_rows() > 0 {
+                return Ok(Some(self.decoder.flush()?));
+            }
+        }
+    }
+
+    fn offset(&self) -> SourceOffset {
+        self.offset.clone()
+    }
+}
+
+/// Writes JSON lines into a part file under the table's directory; the file is hidden
+/// (`.part-...inprogress`) until [`Sink::finish`] commits it.
+pub struct FileSink {
+    table: String,
+    dir: PathBuf,
+    in_progress: Option<(PathBuf, BufWriter<File>)>,
+    ignore_null_fields: bool,
+    rows: u64,
+}
+
+impl FileSink {
+    pub fn open(def: &TableDef, base: &Path) -> Result<Self> {
+        json_options(def)?;
+        let dir = table_path(def, base);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::External(format!("cannot create {}: {e}", dir.display())))?;
+        let ignore_null_fields =
+            def.option("json.encode.ignore-null-fields").and_then(|(v, _)| parse_bool(v)).unwrap_or(false);
+        Ok(Self { table: def.name.clone(), dir, in_progress: None, ignore_null_fields, rows: 0 })
+    }
+
+    fn part_name() -> String {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        format!("part-{nanos:024}-{}-0.json", std::process::id())
+    }
+}
+
+impl Sink for FileSink {
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self.in_progress.is_none() {
+            let name = Self::part_name();
+            let path = self.dir.join(format!(".{name}.inprogress"));
+            let file = File::create(&path)
+                .map_err(|e| Error::External(format!("cannot create {}: {e}", path.display())))?;
+            self.in_progress = Some((path, BufWriter::new(file)));
+        }
+        let Some((_, writer)) = self.in_progress.as_mut() else { return Ok(()) };
+        for row in 0..batch.num_rows() {
+            let mut value = row_json_object(batch, row);
+            if self.ignore_null_fields {
+                if let serde_json::Value::Object(map) = &mut value {
+                    map.retain(|_, v| !v.is_null());
+                }
+            }
+            serde_json::to_writer(&mut *writer, &value)
+                .map_err(|e| Error::Internal(format!("json encoding failed: {e}")))?;
+            writer.write_all(b"\n")?;
+        }
+        self.rows += batch.num_rows() as u64;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if let Some((path, mut writer)) = self.in_progress.take() {
+            writer.flush()?;
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix('.'))
+                .and_then(|n| n.strip_suffix(".inprogress"))
+                .map(str::to_string)
+                .ok_or_else(|| Error::Internal("bad in-progress file name".into()))?;
+            std::fs::rename(&path, self.dir.join(name))?;
+        }
+        Ok(())
+    }
+
+    fn report(&self) -> SinkReport {
+        SinkReport { table: self.table.clone(), connector: "filesystem".into(), rows_written: self.rows, duckdb: None }
+    }
+}

@@ -1,0 +1,284 @@
+//! Connectors: each declares its options once (name, whether required, what it does), is
+//! validated before a job starts so errors name the bad option and its position, and opens
+//! typed sources and sinks. The registry is explicit: [`CONNECTORS`].
+
+pub mod filesystem;
+pub mod json;
+pub mod print;
+
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use weir_api::{JobMetrics, SinkReport, Span};
+
+use crate::sql::TableDef;
+use crate::{Error, Result};
+
+/// What an option does in Weir.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Weir honours it.
+    Honoured,
+    /// It tunes only Flink's runtime (rolling policy, parallelism...): accepted, no effect.
+    RuntimeOnly,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OptionSpec {
+    pub key: &'static str,
+    pub required: bool,
+    pub effect: Effect,
+    pub help: &'static str,
+}
+
+const fn opt(key: &'static str, required: bool, effect: Effect, help: &'static str) -> OptionSpec {
+    OptionSpec { key, required, effect, help }
+}
+
+/// A connector's declaration.
+#[derive(Debug)]
+pub struct ConnectorSpec {
+    pub name: &'static str,
+    pub source: bool,
+    pub sink: bool,
+    pub options: &'static [OptionSpec],
+}
+
+use Effect::{Honoured, RuntimeOnly};
+
+const JSON_OPTIONS: &[OptionSpec] = &[
+    opt("json.fail-on-missing-field", false, Honoured, "fail the job when a field is missing (default false: null)"),
+    opt("json.ignore-parse-errors", false, Honoured, "skip and count malformed rows instead of failing (default false)"),
+    opt("json.timestamp-format.standard", false, Honoured, "'SQL' (2026-02-12 10:30:00.000, default) or 'ISO-8601'"),
+    opt("json.map-null-key.mode", false, RuntimeOnly, "how null map keys are written"),
+    opt("json.map-null-key.literal", false, RuntimeOnly, "the literal for null map keys"),
+    opt("json.encode.decimal-as-plain-number", false, RuntimeOnly, "write decimals without exponent"),
+    opt("json.encode.ignore-null-fields", false, Honoured, "leave null fields out when writing"),
+];
+
+/// The registry of connectors Weir runs.
+pub const CONNECTORS: &[ConnectorSpec] = &[
+    ConnectorSpec {
+        name: "filesystem",
+        source: true,
+        sink: true,
+        options: &[
+            opt("connector", true, Honoured, "'filesystem'"),
+            opt("path", true, Honoured, "a file or directory; relative paths resolve against the script's folder; file:// URLs accepted"),
+            opt("format", true, Honoured, "'json'"),
+            opt("source.monitor-interval", false, RuntimeOnly, "directory monitoring (Weir reads bounded input)"),
+            opt("source.path.regex-pattern", false, RuntimeOnly, "file filter"),
+            opt("partition.default-name", false, RuntimeOnly, "partition name for nulls"),
+            opt("sink.rolling-policy.file-size", false, RuntimeOnly, "part file size"),
+            opt("sink.rolling-policy.rollover-interval", false, RuntimeOnly, "part file age"),
+            opt("sink.rolling-policy.check-interval", false, RuntimeOnly, "rolling check interval"),
+            opt("sink.rolling-policy.inactivity-interval", false, RuntimeOnly, "rolling on inactivity"),
+            opt("sink.parallelism", false, RuntimeOnly, "sink parallelism"),
+            opt("auto-compaction", false, RuntimeOnly, "compaction of small files"),
+            opt("compaction.file-size", false, RuntimeOnly, "compaction target size"),
+            opt("sink.partition-commit.trigger", false, RuntimeOnly, "partition commit trigger"),
+            opt("sink.partition-commit.delay", false, RuntimeOnly, "partition commit delay"),
+            opt("sink.partition-commit.policy.kind", false, RuntimeOnly, "partition commit policy"),
+        ],
+    },
+    ConnectorSpec {
+        name: "print",
+        source: false,
+        sink: true,
+        options: &[
+            opt("connector", true, Honoured, "'print'"),
+            opt("print-identifier", false, Honoured, "a prefix for every printed row"),
+            opt("standard-error", false, Honoured, "print to standard error instead of standard output"),
+            opt("sink.parallelism", false, RuntimeOnly, "sink parallelism"),
+        ],
+    },
+    ConnectorSpec {
+        name: "duckdb",
+        source: false,
+        sink: true,
+        options: &[
+            opt("connector", true, Honoured, "'duckdb'"),
+            opt("path", true, Honoured, "the database file; created if missing; relative paths resolve against the script's folder"),
+            opt("table-name", true, Honoured, "the table, optionally schema-qualified; created if missing"),
+            opt("sink.parallelism", false, RuntimeOnly, "sink parallelism"),
+        ],
+    },
+];
+
+/// Connectors Flink has that Weir will run but does not yet.
+const PLANNED: &[&str] = &["kafka", "upsert-kafka", "postgres-cdc", "datagen", "jdbc", "iceberg", "blackhole"];
+
+/// Whether a table is read or written by the statement at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Source,
+    Sink,
+}
+
+/// Checks a table's options against its connector's declaration.
+pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
+    let option_error = |option: &str, message: String, span: Span| Error::Option {
+        table: def.name.clone(),
+        option: option.to_string(),
+        message,
+        span,
+    };
+    let (name, name_span) = def
+        .option("connector")
+        .ok_or_else(|| option_error("connector", "is required".into(), def.span))?;
+    let Some(spec) = CONNECTORS.iter().find(|c| c.name == name) else {
+        let available: Vec<&str> = CONNECTORS.iter().map(|c| c.name).collect();
+        return Err(if PLANNED.contains(&name) {
+            Error::Unsupported { construct: format!("the '{name}' connector"), span: name_span }
+        } else {
+            option_error("connector", format!("unknown connector '{name}'; Weir has: {}", available.join(", ")), name_span)
+        });
+    };
+    match role {
+        Role::Source if !spec.source => {
+            return Err(option_error("connector", format!("'{name}' can only be written to, not read"), name_span))
+        }
+        Role::Sink if !spec.sink => {
+            return Err(option_error("connector", format!("'{name}' can only be read, not written to"), name_span))
+        }
+        _ => {}
+    }
+    let format = def.option("format").map(|(v, _)| v);
+    for (key, value, span) in &def.options {
+        let known = spec.options.iter().chain(if format == Some("json") { JSON_OPTIONS } else { &[] });
+        let Some(found) = known.clone().find(|o| o.key == key) else {
+            let mut keys: Vec<&str> = known.map(|o| o.key).collect();
+            keys.sort_unstable();
+            return Err(option_error(key, format!("not an option of the '{name}' connector; it takes: {}", keys.join(", ")), *span));
+        };
+        if found.effect == Honoured && found.key.starts_with("json.") && key != "json.timestamp-format.standard" {
+            parse_bool(value).ok_or_else(|| option_error(key, format!("expected 'true' or 'false', found '{value}'"), *span))?;
+        }
+    }
+    for required in spec.options.iter().filter(|o| o.required) {
+        if def.option(required.key).is_none() {
+            return Err(option_error(required.key, format!("is required ({})", required.help), def.span));
+        }
+    }
+    if let Some((f, span)) = def.option("format") {
+        if f != "json" {
+            return Err(Error::Unsupported { construct: format!("the '{f}' format"), span });
+        }
+    }
+    Ok(spec)
+}
+
+pub fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// A `path` option made absolute: `file://` stripped, relative paths against `base`.
+pub fn resolve_path(value: &str, base: &Path) -> PathBuf {
+    let raw = value.strip_prefix("file://").unwrap_or(value);
+    let p = Path::new(raw);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// Where a source is in its input, so that a checkpoint can store it and a restore resume.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SourceOffset {
+    /// The next line to read: file index in the sorted listing and line number (0-based).
+    File { file: usize, line: u64 },
+    /// Values sources have a single batch.
+    Values { emitted: bool },
+}
+
+/// A bounded or unbounded producer of record batches.
+pub trait Source: Send {
+    fn schema(&self) -> SchemaRef;
+    /// The next batch, `None` at the end of bounded input.
+    fn next_batch(&mut self, metrics: &mut JobMetrics) -> Result<Option<RecordBatch>>;
+    /// The position to resume from after the batches returned so far.
+    fn offset(&self) -> SourceOffset;
+}
+
+/// A consumer of record batches.
+pub trait Sink: Send {
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<()>;
+    /// Flushes and commits everything written (end of input or a checkpoint).
+    fn finish(&mut self) -> Result<()>;
+    fn report(&self) -> SinkReport;
+}
+
+/// Opens the source of a validated table.
+pub fn open_source(def: &TableDef, base: &Path) -> Result<Box<dyn Source>> {
+    validate(def, Role::Source)?;
+    Ok(Box::new(filesystem::FileSource::open(def, base)?))
+}
+
+/// Opens the sink of a validated table.
+pub fn open_sink(def: &TableDef, base: &Path, print_to_stdout: bool) -> Result<Box<dyn Sink>> {
+    let spec = validate(def, Role::Sink)?;
+    match spec.name {
+        "filesystem" => Ok(Box::new(filesystem::FileSink::open(def, base)?)),
+        "print" => Ok(Box::new(print::PrintSink::open(def, print_to_stdout))),
+        "duckdb" => Ok(Box::new(crate::duckdb_sink::DuckDbSink::open(def, base)?)),
+        other => Err(Error::Internal(format!("connector '{other}' has no sink"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::script::{parse_script, Statement};
+    use std::collections::HashMap;
+
+    fn def(sql: &str) -> TableDef {
+        match parse_script(sql, &HashMap::new()).unwrap().remove(0) {
+            Statement::CreateTable(t) => *t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_option_is_named_with_its_position() {
+        let t = def("CREATE TABLE t (a STRING) WITH (\n 'connector' = 'filesystem',\n 'path' = '/x',\n 'format' = 'json',\n 'pth' = 'y')");
+        let err = validate(&t, Role::Source).unwrap_err();
+        assert_eq!(err.span(), Some(Span { line: 5, column: 2 }));
+        assert!(err.to_string().contains("option 'pth': not an option of the 'filesystem' connector"), "{err}");
+    }
+
+    #[test]
+    fn runtime_only_options_are_accepted() {
+        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'filesystem', 'path' = '/x', 'format' = 'json', 'sink.rolling-policy.rollover-interval' = '1s', 'json.ignore-parse-errors' = 'true')");
+        assert_eq!(validate(&t, Role::Sink).unwrap().name, "filesystem");
+    }
+
+    #[test]
+    fn bad_boolean_and_missing_required() {
+        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'filesystem', 'path' = '/x', 'format' = 'json', 'json.ignore-parse-errors' = 'yes')");
+        assert!(validate(&t, Role::Source).unwrap_err().to_string().contains("expected 'true' or 'false'"));
+        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'duckdb', 'path' = '/x')");
+        assert!(validate(&t, Role::Sink).unwrap_err().to_string().contains("option 'table-name': is required"));
+    }
+
+    #[test]
+    fn planned_connectors_are_unsupported_and_unknown_ones_rejected() {
+        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'kafka')");
+        assert_eq!(validate(&t, Role::Source).unwrap_err().code(), "sql.unsupported");
+        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'kafak')");
+        assert!(validate(&t, Role::Source).unwrap_err().to_string().contains("unknown connector 'kafak'"));
+        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'print')");
+        assert!(validate(&t, Role::Source).unwrap_err().to_string().contains("can only be written to"));
+    }
+
+    #[test]
+    fn paths_resolve_against_the_script() {
+        assert_eq!(resolve_path("file:///a/b", Path::new("/x")), PathBuf::from("/a/b"));
+        assert_eq!(resolve_path("../d", Path::new("/x/y")), PathBuf::from("/x/y/../d"));
+    }
+}

@@ -1,0 +1,58 @@
+//! Streaming operators. Each sees Arrow record batches and watermarks, never single rows,
+//! and has an explicit lifecycle: process batches, react to watermarks (which may emit
+//! results), and close at the end of input. Stateful operators keep their state in
+//! DataFusion accumulators whose `state()`/`merge_batch()` are what checkpoints store.
+
+pub mod calc;
+pub mod window_aggregate;
+pub mod window_assigner;
+
+use arrow::record_batch::RecordBatch;
+use weir_api::JobMetrics;
+
+use crate::Result;
+
+pub use calc::{Filter, Projection};
+pub use window_aggregate::WindowAggregate;
+pub use window_assigner::WindowAssigner;
+
+/// A streaming operator in a linear pipeline.
+pub trait Operator: Send + std::fmt::Display {
+    /// Processes one batch; returns the batches to pass downstream.
+    fn process_batch(&mut self, batch: RecordBatch, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>>;
+
+    /// The event-time watermark advanced to `watermark` (milliseconds): no row with a
+    /// smaller timestamp is expected any more. Returns batches it makes final.
+    fn process_watermark(&mut self, watermark: i64, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+        let _ = (watermark, metrics);
+        Ok(vec![])
+    }
+}
+
+/// Passes `batch` through `ops` in order.
+pub fn push_batch(ops: &mut [Box<dyn Operator>], batch: RecordBatch, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+    let mut batches = vec![batch];
+    for op in ops.iter_mut() {
+        let mut next = Vec::with_capacity(batches.len());
+        for b in batches {
+            if b.num_rows() > 0 {
+                next.extend(op.process_batch(b, metrics)?);
+            }
+        }
+        batches = next;
+    }
+    Ok(batches.into_iter().filter(|b| b.num_rows() > 0).collect())
+}
+
+/// Passes a watermark through `ops`: what an operator emits for it flows through the
+/// operators after it before they see the watermark, as in Flink.
+pub fn push_watermark(ops: &mut [Box<dyn Operator>], watermark: i64, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    for i in 0..ops.len() {
+        let produced = ops[i].process_watermark(watermark, metrics)?;
+        for b in produced {
+            out.extend(push_batch(&mut ops[i + 1..], b, metrics)?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,465 @@
+//! The planner: a parsed query becomes a DataFusion logical plan (typed and coerced by
+//! DataFusion's analyzer), which is then turned node by node into a linear chain of streaming
+//! operators over a single source. Nodes without a streaming operator yet are reported as
+//! unsupported, at the keyword that introduced them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::ArrayRef;
+use arrow::compute::can_cast_types;
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::catalog::default_table_source::provider_as_source;
+use datafusion::common::config::ConfigOptions;
+use datafusion::common::{DFSchema, DataFusionError, ScalarValue, TableReference};
+use datafusion::datasource::empty::EmptyTable;
+use datafusion::execution::context::SessionState;
+use datafusion::execution::{FunctionRegistry, SessionStateBuilder};
+use datafusion::logical_expr::{
+    AggregateUDF, Expr, HigherOrderUDF, LogicalPlan, ScalarUDF, TableSource, WindowUDF,
+};
+use datafusion::physical_expr::aggregate::LoweredAggregateBuilder;
+use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
+use datafusion::physical_expr::execution_props::ExecutionProps;
+use datafusion::sql::planner::{ContextProvider, ParserOptions, SqlToRel};
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::tokenizer::TokenWithSpan;
+use weir_api::Span;
+
+use crate::operators::calc::Conform;
+use crate::operators::window_aggregate::{AggregateCall, GroupSlot};
+use crate::operators::{Filter, Operator, Projection, WindowAggregate, WindowAssigner};
+use crate::sql::query::{keyword_span, ParsedQuery, WindowSpec, WINDOW_END, WINDOW_START, WINDOW_TIME};
+use crate::sql::TableDef;
+use crate::{Error, Result};
+
+/// Where a planned query's rows come from.
+pub enum PlannedSource {
+    /// A declared table, with window assignment and its watermark when it has them.
+    Table { def: TableDef, assigner: Option<WindowAssigner>, watermark: Option<Watermark> },
+    /// Constant rows (`VALUES`, or `SELECT` without `FROM`).
+    Values(Vec<RecordBatch>),
+}
+
+/// A bounded-out-of-orderness watermark on a source column.
+#[derive(Debug, Clone, Copy)]
+pub struct Watermark {
+    pub column: usize,
+    pub delay_ms: i64,
+}
+
+/// A query ready to run: a source, operators in order, and the schema of the rows it emits.
+pub struct PlannedQuery {
+    pub source: PlannedSource,
+    pub operators: Vec<Box<dyn Operator>>,
+    pub schema: SchemaRef,
+    pub window: Option<WindowSpec>,
+}
+
+impl fmt::Display for PlannedQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            PlannedSource::Table { def, assigner, watermark } => {
+                write!(f, "Source: {}", def.name)?;
+                if let Some(w) = watermark {
+                    write!(f, " (watermark on column #{} - {}ms)", w.column, w.delay_ms)?;
+                }
+                writeln!(f)?;
+                if let Some(a) = assigner {
+                    writeln!(f, "{a}")?;
+                }
+            }
+            PlannedSource::Values(b) => writeln!(f, "Values: {} row(s)", b.iter().map(|b| b.num_rows()).sum::<usize>())?,
+        }
+        for op in &self.operators {
+            writeln!(f, "{op}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The functions, options and tables DataFusion's SQL planner sees.
+struct Provider<'a> {
+    state: SessionState,
+    tables: HashMap<String, SchemaRef>,
+    _catalog: &'a HashMap<String, TableDef>,
+}
+
+fn reference_key(name: &TableReference) -> String {
+    match name {
+        TableReference::Bare { table } => table.to_string(),
+        TableReference::Partial { schema, table } => format!("{schema}.{table}"),
+        TableReference::Full { catalog, schema, table } => format!("{catalog}.{schema}.{table}"),
+    }
+}
+
+impl ContextProvider for Provider<'_> {
+    fn get_table_source(&self, name: TableReference) -> datafusion::common::Result<Arc<dyn TableSource>> {
+        let key = reference_key(&name);
+        match self.tables.get(&key) {
+            Some(schema) => Ok(provider_as_source(Arc::new(EmptyTable::new(schema.clone())))),
+            None => Err(DataFusionError::Plan(format!(
+                "table '{key}' is not declared: add CREATE TABLE {key} (...) WITH (...) before the query"
+            ))),
+        }
+    }
+    fn get_function_meta(&self, name: &str) -> Option<Arc<ScalarUDF>> {
+        self.state.scalar_functions().get(name).cloned()
+    }
+    fn get_higher_order_meta(&self, name: &str) -> Option<Arc<HigherOrderUDF>> {
+        self.state.higher_order_functions().get(name).cloned()
+    }
+    fn get_aggregate_meta(&self, name: &str) -> Option<Arc<AggregateUDF>> {
+        self.state.aggregate_functions().get(name).cloned()
+    }
+    fn get_window_meta(&self, name: &str) -> Option<Arc<WindowUDF>> {
+        self.state.window_functions().get(name).cloned()
+    }
+    fn get_variable_type(&self, _: &[String]) -> Option<arrow::datatypes::DataType> {
+        None
+    }
+    fn options(&self) -> &ConfigOptions {
+        self.state.config_options()
+    }
+    fn udf_names(&self) -> Vec<String> {
+        self.state.scalar_functions().keys().cloned().collect()
+    }
+    fn higher_order_function_names(&self) -> Vec<String> {
+        self.state.higher_order_functions().keys().cloned().collect()
+    }
+    fn udaf_names(&self) -> Vec<String> {
+        self.state.aggregate_functions().keys().cloned().collect()
+    }
+    fn udwf_names(&self) -> Vec<String> {
+        self.state.window_functions().keys().cloned().collect()
+    }
+    fn get_expr_planners(&self) -> &[Arc<dyn datafusion::logical_expr::planner::ExprPlanner>] {
+        self.state.expr_planners()
+    }
+}
+
+fn session_state() -> SessionState {
+    let mut state = SessionStateBuilder::new().with_default_features().build();
+    for udf in crate::functions::all() {
+        if let Err(e) = state.register_udf(Arc::new(udf)) {
+            // Registration only fails on a name clash, which is a bug in Weir.
+            debug_assert!(false, "{e}");
+        }
+    }
+    state
+}
+
+/// A DataFusion error as a SQL error at the position DataFusion names, or at `fallback`.
+fn plan_error(e: DataFusionError, fallback: Span) -> Error {
+    let span = e
+        .diagnostic()
+        .and_then(|d| d.span)
+        .map(|s| Span { line: s.start.line.max(1) as u32, column: s.start.column.max(1) as u32 })
+        .unwrap_or(fallback);
+    let message = match e.find_root() {
+        DataFusionError::Plan(m) | DataFusionError::NotImplemented(m) | DataFusionError::Execution(m) => m.clone(),
+        DataFusionError::SchemaError(s, _) => s.to_string(),
+        other => other.to_string(),
+    };
+    if message.contains("Unsupported") || matches!(e.find_root(), DataFusionError::NotImplemented(_)) {
+        return Error::Unsupported { construct: message, span };
+    }
+    Error::Sql { message, span }
+}
+
+struct Converter<'a> {
+    catalog: &'a HashMap<String, TableDef>,
+    window: Option<&'a WindowSpec>,
+    tokens: &'a [TokenWithSpan],
+    span: Span,
+    props: ExecutionProps,
+    source: Option<PlannedSource>,
+    operators: Vec<Box<dyn Operator>>,
+}
+
+impl Converter<'_> {
+    fn unsupported(&self, construct: &str, keyword: Option<Keyword>) -> Error {
+        let span = keyword.and_then(|k| keyword_span(self.tokens, k)).unwrap_or(self.span);
+        Error::Unsupported { construct: construct.to_string(), span }
+    }
+
+    fn physical(&self, expr: &Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>> {
+        create_physical_expr(expr, schema, &self.props).map_err(|e| plan_error(e, self.span))
+    }
+
+    fn convert(&mut self, plan: &LogicalPlan) -> Result<()> {
+        match plan {
+            LogicalPlan::TableScan(scan) => {
+                let key = reference_key(&scan.table_name);
+                let def = self
+                    .catalog
+                    .get(&key)
+                    .cloned()
+                    .ok_or_else(|| Error::Internal(format!("planned a scan of unknown table {key}")))?;
+                let source_schema = def.arrow_schema();
+                let watermark = def.watermark.as_ref().and_then(|w| {
+                    source_schema.index_of(&w.column).ok().map(|column| Watermark { column, delay_ms: w.delay_ms })
+                });
+                let assigner = match self.window {
+                    Some(spec) => {
+                        let rowtime = def.watermark.as_ref().map(|w| w.column.as_str());
+                        if rowtime != Some(spec.time_column.as_str()) {
+                            return Err(Error::Sql {
+                                message: format!(
+                                    "windows need an event-time attribute: '{}' is not declared with WATERMARK FOR on table '{}'",
+                                    spec.time_column, def.name
+                                ),
+                                span: spec.span,
+                            });
+                        }
+                        let column = source_schema.index_of(&spec.time_column).map_err(|e| Error::Internal(e.to_string()))?;
+                        Some(WindowAssigner::new(&source_schema, column, spec.kind))
+                    }
+                    None => None,
+                };
+                if let Some(indices) = &scan.projection {
+                    let full = scan.source.schema();
+                    let exprs: Vec<Arc<dyn PhysicalExpr>> = indices
+                        .iter()
+                        .map(|i| {
+                            Arc::new(datafusion::physical_expr::expressions::Column::new(full.field(*i).name(), *i))
+                                as Arc<dyn PhysicalExpr>
+                        })
+                        .collect();
+                    self.operators.push(Box::new(Projection::new(exprs, Arc::new(scan.projected_schema.as_arrow().clone()))));
+                }
+                self.source = Some(PlannedSource::Table { def, assigner, watermark });
+                Ok(())
+            }
+            LogicalPlan::Projection(p) => {
+                self.convert(&p.input)?;
+                let exprs = p.expr.iter().map(|e| self.physical(e, p.input.schema())).collect::<Result<Vec<_>>>()?;
+                self.operators.push(Box::new(Projection::new(exprs, Arc::new(p.schema.as_arrow().clone()))));
+                Ok(())
+            }
+            LogicalPlan::Filter(f) => {
+                self.convert(&f.input)?;
+                let predicate = self.physical(&f.predicate, f.input.schema())?;
+                self.operators.push(Box::new(Filter::new(predicate)));
+                Ok(())
+            }
+            LogicalPlan::SubqueryAlias(s) => self.convert(&s.input),
+            LogicalPlan::Aggregate(a) => {
+                self.convert(&a.input)?;
+                self.aggregate(a)
+            }
+            LogicalPlan::Values(v) => {
+                let batch = values_batch(&v.values, v.schema.inner().clone(), &self.props)
+                    .map_err(|e| plan_error(e, self.span))?;
+                self.source = Some(PlannedSource::Values(vec![batch]));
+                Ok(())
+            }
+            LogicalPlan::EmptyRelation(e) => {
+                let rows = usize::from(e.produce_one_row);
+                let options = RecordBatchOptions::new().with_row_count(Some(rows));
+                let batch = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &options)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                self.source = Some(PlannedSource::Values(vec![batch]));
+                Ok(())
+            }
+            LogicalPlan::Join(_) => Err(self.unsupported("joins", Some(Keyword::JOIN))),
+            LogicalPlan::Sort(_) => Err(self.unsupported("ORDER BY", Some(Keyword::ORDER))),
+            LogicalPlan::Limit(_) => Err(self.unsupported("LIMIT", Some(Keyword::LIMIT))),
+            LogicalPlan::Union(_) => Err(self.unsupported("UNION", Some(Keyword::UNION))),
+            LogicalPlan::Distinct(_) => Err(self.unsupported("SELECT DISTINCT", Some(Keyword::DISTINCT))),
+            LogicalPlan::Window(_) => Err(self.unsupported("OVER windows", Some(Keyword::OVER))),
+            LogicalPlan::Unnest(_) => Err(self.unsupported("UNNEST", Some(Keyword::UNNEST))),
+            LogicalPlan::Subquery(_) => Err(self.unsupported("subqueries", Some(Keyword::SELECT))),
+            other => Err(self.unsupported(&format!("the plan node {}", other.display()), None)),
+        }
+    }
+
+    fn aggregate(&mut self, a: &datafusion::logical_expr::Aggregate) -> Result<()> {
+        let input = a.input.schema();
+        let Some(spec) = self.window else {
+            return Err(self.unsupported(
+                "GROUP BY without a window (an updating result; use TUMBLE)",
+                Some(Keyword::GROUP),
+            ));
+        };
+        let mut slots = Vec::new();
+        let mut keys = Vec::new();
+        let mut key_types = Vec::new();
+        for e in &a.group_expr {
+            match e {
+                Expr::Column(c) if c.name == WINDOW_START => slots.push(GroupSlot::WindowStart),
+                Expr::Column(c) if c.name == WINDOW_END => slots.push(GroupSlot::WindowEnd),
+                Expr::Column(c) if c.name == WINDOW_TIME => slots.push(GroupSlot::WindowTime),
+                Expr::GroupingSet(_) => {
+                    return Err(self.unsupported("GROUPING SETS, ROLLUP and CUBE", Some(Keyword::GROUP)))
+                }
+                other => {
+                    let p = self.physical(other, input)?;
+                    key_types.push(p.data_type(input.as_arrow()).map_err(|e| plan_error(e, self.span))?);
+                    slots.push(GroupSlot::Key(keys.len()));
+                    keys.push(p);
+                }
+            }
+        }
+        if !slots.iter().any(|s| matches!(s, GroupSlot::WindowStart | GroupSlot::WindowEnd)) {
+            return Err(Error::Sql {
+                message: "a windowed aggregation must GROUP BY window_start and window_end".into(),
+                span: keyword_span(self.tokens, Keyword::GROUP).unwrap_or(spec.span),
+            });
+        }
+        let start_index = input
+            .index_of_column_by_name(None, WINDOW_START)
+            .ok_or_else(|| Error::Sql { message: "window_start is not available to GROUP BY".into(), span: spec.span })?;
+        let window_start = Arc::new(datafusion::physical_expr::expressions::Column::new(WINDOW_START, start_index))
+            as Arc<dyn PhysicalExpr>;
+        let mut aggregates = Vec::new();
+        for e in &a.aggr_expr {
+            let lowered = LoweredAggregateBuilder::new(e, input, input.as_arrow(), &self.props)
+                .build()
+                .map_err(|e| plan_error(e, self.span))?;
+            let (function, filter) = (lowered.aggregate, lowered.filter);
+            if !lowered.order_bys.is_empty() {
+                return Err(self.unsupported("ORDER BY inside an aggregate call", Some(Keyword::ORDER)));
+            }
+            aggregates.push(AggregateCall { function, filter });
+        }
+        let op = WindowAggregate::try_new(
+            window_start,
+            spec.kind.size_ms(),
+            slots,
+            keys,
+            key_types,
+            aggregates,
+            Arc::new(a.schema.as_arrow().clone()),
+        )?;
+        self.operators.push(Box::new(op));
+        Ok(())
+    }
+}
+
+/// Evaluates constant rows into one batch of `schema`.
+fn values_batch(rows: &[Vec<Expr>], schema: SchemaRef, props: &ExecutionProps) -> datafusion::common::Result<RecordBatch> {
+    let empty = DFSchema::empty();
+    let one_row = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for (c, field) in schema.fields().iter().enumerate() {
+        let mut scalars = Vec::with_capacity(rows.len());
+        for row in rows {
+            let expr = row.get(c).ok_or_else(|| DataFusionError::Plan("VALUES rows differ in length".into()))?;
+            let value = create_physical_expr(expr, &empty, props)?.evaluate(&one_row)?;
+            let scalar = match value {
+                datafusion::logical_expr::ColumnarValue::Scalar(s) => s,
+                datafusion::logical_expr::ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0)?,
+            };
+            scalars.push(scalar.cast_to(field.data_type())?);
+        }
+        columns.push(ScalarValue::iter_to_array(scalars)?);
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    Ok(RecordBatch::try_new_with_options(schema, columns, &options)?)
+}
+
+/// Plans a query over the declared tables.
+pub fn plan_query(parsed: &ParsedQuery, catalog: &HashMap<String, TableDef>) -> Result<PlannedQuery> {
+    let mut tables = HashMap::new();
+    for (name, def) in catalog {
+        let schema = def.arrow_schema();
+        let windowed = match &parsed.window {
+            Some(w) => w.table.as_deref().is_none_or(|t| t == name),
+            None => false,
+        };
+        let schema = if windowed {
+            // The window columns: computed by the WindowAssigner at the source.
+            let column = def.columns.iter().position(|c| parsed.window.as_ref().is_some_and(|w| w.time_column == c.name));
+            match column {
+                Some(i) => WindowAssigner::new(&schema, i, parsed.window.as_ref().map(|w| w.kind).ok_or_else(|| Error::Internal("window vanished".into()))?).schema(),
+                None => Arc::new(schema),
+            }
+        } else {
+            Arc::new(schema)
+        };
+        tables.insert(name.clone(), schema);
+    }
+    let provider = Provider { state: session_state(), tables, _catalog: catalog };
+    let mut options = ParserOptions::default();
+    options.enable_ident_normalization = false;
+    options.collect_spans = true;
+    options.map_string_types_to_utf8view = false;
+    options.parse_float_as_decimal = false;
+    let planner = SqlToRel::new_with_options(&provider, options);
+    let plan = planner
+        .sql_statement_to_plan(datafusion::sql::sqlparser::ast::Statement::Query(parsed.query.clone()))
+        .map_err(|e| plan_error(e, parsed.span))?;
+    let plan = provider
+        .state
+        .analyzer()
+        .execute_and_check(plan, provider.state.config_options(), |_, _| {})
+        .map_err(|e| plan_error(e, parsed.span))?;
+    let mut converter = Converter {
+        catalog,
+        window: parsed.window.as_ref(),
+        tokens: &parsed.tokens,
+        span: parsed.span,
+        props: ExecutionProps::new(),
+        source: None,
+        operators: Vec::new(),
+    };
+    converter.convert(&plan)?;
+    let source = converter
+        .source
+        .ok_or_else(|| Error::Internal("the plan has no source".into()))?;
+    if let (Some(spec), PlannedSource::Table { assigner: None, .. } | PlannedSource::Values(_)) = (&parsed.window, &source) {
+        return Err(Error::Sql { message: "the window's table is not read by this query".into(), span: spec.span });
+    }
+    Ok(PlannedQuery {
+        source,
+        operators: converter.operators,
+        schema: Arc::new(plan.schema().as_arrow().clone()),
+        window: parsed.window.clone(),
+    })
+}
+
+/// Adds the cast to the sink's declared column types (by position, as Flink's INSERT does).
+pub fn conform_to_sink(query: &mut PlannedQuery, sink: &TableDef, at: Span) -> Result<()> {
+    let target = Arc::new(sink.arrow_schema());
+    let produced = &query.schema;
+    if produced.fields().len() != target.fields().len() {
+        let names = |s: &Schema| s.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
+        return Err(Error::Sql {
+            message: format!(
+                "the query produces {} columns ({}) but table '{}' has {} ({})",
+                produced.fields().len(),
+                names(produced),
+                sink.name,
+                target.fields().len(),
+                names(&target)
+            ),
+            span: at,
+        });
+    }
+    for (i, (p, t)) in produced.fields().iter().zip(target.fields()).enumerate() {
+        if p.data_type() != t.data_type() && !can_cast_types(p.data_type(), t.data_type()) {
+            return Err(Error::Sql {
+                message: format!(
+                    "column {} of the query ('{}', {}) cannot be written to column '{}' ({}) of table '{}'",
+                    i + 1,
+                    p.name(),
+                    crate::sql::types::SqlType::flink_name_of(p.data_type()),
+                    t.name(),
+                    crate::sql::types::SqlType::flink_name_of(t.data_type()),
+                    sink.name
+                ),
+                span: at,
+            });
+        }
+    }
+    query.operators.push(Box::new(Conform::new(target.clone())));
+    query.schema = target;
+    Ok(())
+}

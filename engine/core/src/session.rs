@@ -1,0 +1,185 @@
+//! A session runs a script: `SET` and `CREATE TABLE` build its catalog, every `INSERT INTO`
+//! and query is planned and validated before the first job starts, then jobs run in order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use weir_api::{JobMetrics, RunReport, SinkReport, Span};
+
+use crate::connectors::{open_sink, open_source, validate, Role, Sink};
+use crate::plan::{conform_to_sink, plan_query, PlannedQuery, PlannedSource};
+use crate::sql::query::parse_query;
+use crate::sql::{parse_script, Statement, TableDef};
+use crate::{Error, Result, RunOptions};
+
+/// A planned job: a query and where its rows go.
+struct Job {
+    query: PlannedQuery,
+    target: Target,
+}
+
+enum Target {
+    Table(TableDef),
+    /// An ad-hoc query: rows are collected (and printed by the CLI).
+    Collect,
+}
+
+/// Keeps the rows of an ad-hoc query.
+#[derive(Default)]
+pub struct CollectSink {
+    pub batches: Vec<RecordBatch>,
+    rows: u64,
+}
+
+impl Sink for CollectSink {
+    fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows() as u64;
+        self.batches.push(batch.clone());
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn report(&self) -> SinkReport {
+        SinkReport { table: "(query)".into(), connector: "collect".into(), rows_written: self.rows, duckdb: None }
+    }
+}
+
+/// The result of an ad-hoc query.
+pub struct QueryResult {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+/// Runs scripts against a catalog of declared tables.
+pub struct Session {
+    options: RunOptions,
+    tables: HashMap<String, TableDef>,
+    config: BTreeMap<String, String>,
+}
+
+impl Session {
+    pub fn new(options: RunOptions) -> Self {
+        Self { options, tables: HashMap::new(), config: BTreeMap::new() }
+    }
+
+    /// The value of a `SET` key.
+    pub fn config(&self, key: &str) -> Option<&str> {
+        self.config.get(key).map(String::as_str)
+    }
+
+    /// Runs every statement of `text`. Nothing runs unless the whole script plans.
+    pub fn execute(&mut self, text: &str) -> Result<RunReport> {
+        let (report, _) = self.execute_collect(text)?;
+        Ok(report)
+    }
+
+    /// Like [`Session::execute`], also returning the rows of ad-hoc queries.
+    pub fn execute_collect(&mut self, text: &str) -> Result<(RunReport, Vec<QueryResult>)> {
+        let started = Instant::now();
+        let statements = parse_script(text, &self.options.vars)?;
+        // Plan everything first against a copy of the catalog.
+        let mut tables = self.tables.clone();
+        let mut config = self.config.clone();
+        let mut jobs = Vec::new();
+        for statement in &statements {
+            match statement {
+                Statement::Set { key, value, .. } => {
+                    config.insert(key.clone(), value.clone());
+                }
+                Statement::Reset { key, .. } => match key {
+                    Some(k) => {
+                        config.remove(k);
+                    }
+                    None => config.clear(),
+                },
+                Statement::CreateTable(def) => {
+                    if tables.contains_key(&def.name) {
+                        if def.if_not_exists {
+                            continue;
+                        }
+                        return Err(Error::Sql { message: format!("table '{}' already exists", def.name), span: def.span });
+                    }
+                    tables.insert(def.name.clone(), (**def).clone());
+                }
+                Statement::Insert { target, target_span, query, .. } => {
+                    let sink = tables.get(target).cloned().ok_or_else(|| Error::Sql {
+                        message: format!("table '{target}' is not declared: add CREATE TABLE {target} (...) WITH (...)"),
+                        span: *target_span,
+                    })?;
+                    validate(&sink, Role::Sink)?;
+                    let mut planned = self.plan(query.clone(), &tables)?;
+                    conform_to_sink(&mut planned, &sink, *target_span)?;
+                    jobs.push(Job { query: planned, target: Target::Table(sink) });
+                }
+                Statement::Query { query, .. } => {
+                    let planned = self.plan(query.clone(), &tables)?;
+                    jobs.push(Job { query: planned, target: Target::Collect });
+                }
+            }
+        }
+        self.tables = tables;
+        self.config = config;
+        let mut report = RunReport { statements: statements.len(), ..RunReport::default() };
+        let mut results = Vec::new();
+        for job in jobs {
+            let mut metrics = JobMetrics::default();
+            let source = match &job.query.source {
+                PlannedSource::Table { def, .. } => Some(open_source(def, &self.options.base_dir)?),
+                PlannedSource::Values(_) => None,
+            };
+            let schema = job.query.schema.clone();
+            let (preview, sink_report, collected) = match &job.target {
+                Target::Table(def) => {
+                    let mut sink = open_sink(def, &self.options.base_dir, self.options.print_to_stdout)?;
+                    let preview = crate::job::run(job.query, source, sink.as_mut(), self.options.preview_rows, &mut metrics)?;
+                    (preview, Some(sink.report()), None)
+                }
+                Target::Collect => {
+                    let mut sink = CollectSink::default();
+                    let preview = crate::job::run(job.query, source, &mut sink, self.options.preview_rows, &mut metrics)?;
+                    (preview, None, Some(sink.batches))
+                }
+            };
+            add_metrics(&mut report.metrics, &metrics);
+            if let Some(r) = sink_report {
+                report.sinks.push(r);
+            }
+            if let Some(batches) = collected {
+                results.push(QueryResult { schema, batches });
+            }
+            report.preview = Some(preview);
+        }
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok((report, results))
+    }
+
+    fn plan(&self, tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>, tables: &HashMap<String, TableDef>) -> Result<PlannedQuery> {
+        let parsed = parse_query(tokens)?;
+        let planned = plan_query(&parsed, tables)?;
+        if let PlannedSource::Table { def, .. } = &planned.source {
+            validate(def, Role::Source)?;
+        }
+        Ok(planned)
+    }
+
+    /// The streaming plan of a query, as EXPLAIN would print it.
+    pub fn explain(&self, query: &str) -> Result<String> {
+        let statements = parse_script(query, &self.options.vars)?;
+        let tokens = match statements.into_iter().next() {
+            Some(Statement::Query { query, .. }) | Some(Statement::Insert { query, .. }) => query,
+            _ => return Err(Error::Sql { message: "EXPLAIN needs a query".into(), span: Span { line: 1, column: 1 } }),
+        };
+        Ok(self.plan(tokens, &self.tables)?.to_string())
+    }
+}
+
+fn add_metrics(total: &mut JobMetrics, m: &JobMetrics) {
+    total.rows_read += m.rows_read;
+    total.parse_errors_skipped += m.parse_errors_skipped;
+    total.late_rows_dropped += m.late_rows_dropped;
+    total.rows_written += m.rows_written;
+    total.windows_fired += m.windows_fired;
+}

@@ -1,0 +1,599 @@
+//! `CREATE TABLE` in Flink's dialect: columns, `WATERMARK FOR`, `PRIMARY KEY ... NOT ENFORCED`
+//! and `WITH ('option' = 'value', ...)`, each part keeping its position for errors.
+
+use datafusion::sql::sqlparser::ast::{BinaryOperator, DateTimeField, Expr, Value};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
+use weir_api::Span;
+
+use super::script::keyword_at;
+use super::span_of;
+use super::types::SqlType;
+use crate::{Error, Result};
+
+/// A table declared with `CREATE TABLE`.
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    /// The name as written, parts joined with '.' (`polaris.matih_analytics.session_analytics`).
+    pub name: String,
+    pub temporary: bool,
+    pub if_not_exists: bool,
+    pub columns: Vec<ColumnDef>,
+    pub watermark: Option<WatermarkDef>,
+    pub primary_key: Vec<String>,
+    /// `WITH` options in the order written, with the position of each key.
+    pub options: Vec<(String, String, Span)>,
+    pub span: Span,
+}
+
+impl TableDef {
+    /// The value of option `key` and its position.
+    pub fn option(&self, key: &str) -> Option<(&str, Span)> {
+        self.options.iter().find(|(k, _, _)| k == key).map(|(_, v, s)| (v.as_str(), *s))
+    }
+
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The table's Arrow schema.
+    pub fn arrow_schema(&self) -> arrow::datatypes::Schema {
+        arrow::datatypes::Schema::new(
+            self.columns
+                .iter()
+                .map(|c| arrow::datatypes::Field::new(&c.name, c.ty.to_arrow(), true))
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnDef {
+    pub name: String,
+    pub ty: SqlType,
+    pub nullable: bool,
+    pub span: Span,
+}
+
+/// `WATERMARK FOR column AS column - INTERVAL 'n' unit`: a bounded-out-of-orderness watermark.
+#[derive(Debug, Clone)]
+pub struct WatermarkDef {
+    pub column: String,
+    /// How far the watermark trails the largest timestamp seen, in milliseconds.
+    pub delay_ms: i64,
+    pub span: Span,
+}
+
+struct Cursor<'a> {
+    tokens: &'a [TokenWithSpan],
+    pos: usize,
+    /// A `>>` token half consumed while closing nested `ARRAY<ARRAY<..>>`.
+    pending_gt: bool,
+}
+
+impl<'a> Cursor<'a> {
+    fn peek(&self) -> Option<&'a Token> {
+        self.tokens.get(self.pos).map(|t| &t.token)
+    }
+    fn span(&self) -> Span {
+        self.tokens
+            .get(self.pos)
+            .or_else(|| self.tokens.last())
+            .map(span_of)
+            .unwrap_or(Span { line: 1, column: 1 })
+    }
+    fn keyword(&self) -> Option<Keyword> {
+        keyword_at(self.tokens, self.pos)
+    }
+    fn eat_keyword(&mut self, kw: Keyword) -> bool {
+        if self.keyword() == Some(kw) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn expect_keyword(&mut self, kw: Keyword, what: &str) -> Result<()> {
+        if self.eat_keyword(kw) {
+            Ok(())
+        } else {
+            Err(self.error(format!("expected {what}")))
+        }
+    }
+    fn eat(&mut self, token: &Token) -> bool {
+        if self.peek() == Some(token) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn expect(&mut self, token: &Token) -> Result<()> {
+        if self.eat(token) {
+            Ok(())
+        } else {
+            Err(self.error(format!("expected '{token}'")))
+        }
+    }
+    fn eat_gt(&mut self) -> bool {
+        if self.pending_gt {
+            self.pending_gt = false;
+            self.pos += 1;
+            return true;
+        }
+        match self.peek() {
+            Some(Token::Gt) => {
+                self.pos += 1;
+                true
+            }
+            Some(Token::ShiftRight) => {
+                self.pending_gt = true;
+                true
+            }
+            _ => false,
+        }
+    }
+    fn error(&self, message: String) -> Error {
+        let found = match self.peek() {
+            Some(t) => format!(", found '{t}'"),
+            None => ", found the end of the statement".into(),
+        };
+        Error::Sql { message: format!("{message}{found}"), span: self.span() }
+    }
+    fn identifier(&mut self, what: &str) -> Result<String> {
+        match self.peek() {
+            Some(Token::Word(w)) => {
+                self.pos += 1;
+                Ok(w.value.clone())
+            }
+            _ => Err(self.error(format!("expected {what}"))),
+        }
+    }
+    fn string(&mut self, what: &str) -> Result<String> {
+        match self.peek() {
+            Some(Token::SingleQuotedString(s)) => {
+                self.pos += 1;
+                Ok(s.clone())
+            }
+            _ => Err(self.error(format!("expected {what} as a quoted string"))),
+        }
+    }
+    fn unsigned(&mut self, what: &str) -> Result<u64> {
+        match self.peek() {
+            Some(Token::Number(n, _)) => {
+                let v = n.parse::<u64>().map_err(|_| self.error(format!("expected {what}")))?;
+                self.pos += 1;
+                Ok(v)
+            }
+            _ => Err(self.error(format!("expected {what}"))),
+        }
+    }
+}
+
+/// Parses a dotted, possibly backquoted name starting at `pos`; returns it and the next position.
+pub fn parse_object_name(tokens: &[TokenWithSpan], pos: usize) -> Result<(String, usize)> {
+    let mut c = Cursor { tokens, pos, pending_gt: false };
+    let mut parts = vec![c.identifier("a table name")?];
+    while c.eat(&Token::Period) {
+        parts.push(c.identifier("a name after '.'")?);
+    }
+    Ok((parts.join("."), c.pos))
+}
+
+/// Parses `CREATE [TEMPORARY] TABLE ...` from the statement's tokens.
+pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
+    let span = span_of(&tokens[0]);
+    let mut c = Cursor { tokens, pos: 1, pending_gt: false };
+    let temporary = c.eat_keyword(Keyword::TEMPORARY);
+    c.expect_keyword(Keyword::TABLE, "TABLE")?;
+    let if_not_exists = c.eat_keyword(Keyword::IF);
+    if if_not_exists {
+        c.expect_keyword(Keyword::NOT, "NOT EXISTS")?;
+        c.expect_keyword(Keyword::EXISTS, "EXISTS")?;
+    }
+    let (name, next) = parse_object_name(tokens, c.pos)?;
+    c.pos = next;
+    let mut def = TableDef {
+        name,
+        temporary,
+        if_not_exists,
+        columns: vec![],
+        watermark: None,
+        primary_key: vec![],
+        options: vec![],
+        span,
+    };
+    c.expect(&Token::LParen)?;
+    loop {
+        parse_element(&mut c, &mut def)?;
+        if c.eat(&Token::Comma) {
+            continue;
+        }
+        c.expect(&Token::RParen)?;
+        break;
+    }
+    if c.eat_keyword(Keyword::COMMENT) {
+        c.string("a comment")?;
+    }
+    if c.keyword() == Some(Keyword::PARTITIONED) {
+        return Err(Error::Unsupported { construct: "PARTITIONED BY".into(), span: c.span() });
+    }
+    if c.eat_keyword(Keyword::WITH) {
+        c.expect(&Token::LParen)?;
+        loop {
+            let key_span = c.span();
+            let key = c.string("an option name")?;
+            c.expect(&Token::Eq)?;
+            let value = c.string("an option value")?;
+            if def.options.iter().any(|(k, _, _)| *k == key) {
+                return Err(Error::Option {
+                    table: def.name.clone(),
+                    option: key,
+                    message: "given twice".into(),
+                    span: key_span,
+                });
+            }
+            def.options.push((key, value, key_span));
+            if c.eat(&Token::Comma) {
+                continue;
+            }
+            c.expect(&Token::RParen)?;
+            break;
+        }
+    }
+    if c.keyword() == Some(Keyword::LIKE) {
+        return Err(Error::Unsupported { construct: "CREATE TABLE ... LIKE".into(), span: c.span() });
+    }
+    if c.pos < tokens.len() {
+        return Err(c.error("unexpected text after CREATE TABLE".into()));
+    }
+    if let Some(wm) = &def.watermark {
+        match def.column(&wm.column) {
+            Some(col) if matches!(col.ty, SqlType::Timestamp { .. } | SqlType::TimestampLtz { .. }) => {}
+            Some(col) => {
+                return Err(Error::Sql {
+                    message: format!(
+                        "the WATERMARK column '{}' must be TIMESTAMP(3) or TIMESTAMP_LTZ(3), not {:?}",
+                        wm.column, col.ty
+                    ),
+                    span: wm.span,
+                })
+            }
+            None => {
+                return Err(Error::Sql {
+                    message: format!("WATERMARK FOR names '{}', which is not a column", wm.column),
+                    span: wm.span,
+                })
+            }
+        }
+    }
+    Ok(def)
+}
+
+fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
+    let start = c.span();
+    let is_watermark = matches!(c.peek(), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("WATERMARK"));
+    match c.keyword() {
+        _ if is_watermark => {
+            c.pos += 1;
+            c.expect_keyword(Keyword::FOR, "FOR after WATERMARK")?;
+            let column = c.identifier("the rowtime column")?;
+            c.expect_keyword(Keyword::AS, "AS")?;
+            let expr_start = c.pos;
+            let mut depth = 0usize;
+            while let Some(t) = c.peek() {
+                match t {
+                    Token::LParen => depth += 1,
+                    Token::RParen if depth == 0 => break,
+                    Token::RParen => depth -= 1,
+                    Token::Comma if depth == 0 => break,
+                    _ => {}
+                }
+                c.pos += 1;
+            }
+            let expr_tokens = c.tokens[expr_start..c.pos].to_vec();
+            let expr_span = expr_tokens.first().map(span_of).unwrap_or(start);
+            let expr = Parser::new(&GenericDialect {})
+                .with_tokens_with_locations(expr_tokens)
+                .parse_expr()
+                .map_err(|e| crate::sql::query::parser_error(e, expr_span))?;
+            let delay_ms = watermark_delay(&expr, &column).ok_or_else(|| Error::Unsupported {
+                construct: format!(
+                    "the watermark expression '{expr}' (supported: `{column}` or `{column} - INTERVAL 'n' unit`)"
+                ),
+                span: expr_span,
+            })?;
+            if def.watermark.is_some() {
+                return Err(Error::Sql { message: "a table can have one WATERMARK".into(), span: start });
+            }
+            def.watermark = Some(WatermarkDef { column, delay_ms, span: start });
+        }
+        Some(Keyword::PRIMARY) | Some(Keyword::CONSTRAINT) => {
+            if c.eat_keyword(Keyword::CONSTRAINT) {
+                c.identifier("a constraint name")?;
+            }
+            c.expect_keyword(Keyword::PRIMARY, "PRIMARY KEY")?;
+            c.expect_keyword(Keyword::KEY, "KEY")?;
+            c.expect(&Token::LParen)?;
+            loop {
+                def.primary_key.push(c.identifier("a key column")?);
+                if !c.eat(&Token::Comma) {
+                    break;
+                }
+            }
+            c.expect(&Token::RParen)?;
+            expect_not_enforced(c)?;
+        }
+        _ => {
+            let name = c.identifier("a column name")?;
+            if c.keyword() == Some(Keyword::AS) {
+                return Err(Error::Unsupported { construct: "computed columns".into(), span: c.span() });
+            }
+            let ty = parse_type(c)?;
+            let mut nullable = true;
+            loop {
+                if c.eat_keyword(Keyword::NOT) {
+                    c.expect_keyword(Keyword::NULL, "NULL after NOT")?;
+                    nullable = false;
+                } else if c.eat_keyword(Keyword::NULL) {
+                } else if c.keyword() == Some(Keyword::PRIMARY) {
+                    c.pos += 1;
+                    c.expect_keyword(Keyword::KEY, "KEY")?;
+                    expect_not_enforced(c)?;
+                    def.primary_key.push(name.clone());
+                } else if c.eat_keyword(Keyword::COMMENT) {
+                    c.string("a comment")?;
+                } else if c.keyword() == Some(Keyword::METADATA) {
+                    return Err(Error::Unsupported { construct: "metadata columns".into(), span: c.span() });
+                } else {
+                    break;
+                }
+            }
+            if def.column(&name).is_some() {
+                return Err(Error::Sql { message: format!("column '{name}' is declared twice"), span: start });
+            }
+            def.columns.push(ColumnDef { name, ty, nullable, span: start });
+        }
+    }
+    Ok(())
+}
+
+fn expect_not_enforced(c: &mut Cursor<'_>) -> Result<()> {
+    if c.eat_keyword(Keyword::NOT) {
+        c.expect_keyword(Keyword::ENFORCED, "ENFORCED")?;
+        Ok(())
+    } else {
+        Err(c.error("Flink supports only PRIMARY KEY ... NOT ENFORCED; expected NOT ENFORCED".into()))
+    }
+}
+
+fn parse_type(c: &mut Cursor<'_>) -> Result<SqlType> {
+    let span = c.span();
+    let word = match c.peek() {
+        Some(Token::Word(w)) => w.value.to_ascii_uppercase(),
+        _ => return Err(c.error("expected a column type".into())),
+    };
+    c.pos += 1;
+    let optional_len = |c: &mut Cursor<'_>| -> Result<Option<u64>> {
+        if c.eat(&Token::LParen) {
+            let n = c.unsigned("a length")?;
+            c.expect(&Token::RParen)?;
+            Ok(Some(n))
+        } else {
+            Ok(None)
+        }
+    };
+    let ty = match word.as_str() {
+        "STRING" | "VARCHAR" | "CHAR" => {
+            optional_len(c)?;
+            SqlType::String
+        }
+        "BOOLEAN" | "BOOL" => SqlType::Boolean,
+        "TINYINT" => SqlType::TinyInt,
+        "SMALLINT" => SqlType::SmallInt,
+        "INT" | "INTEGER" => SqlType::Int,
+        "BIGINT" => SqlType::BigInt,
+        "FLOAT" | "REAL" => SqlType::Float,
+        "DOUBLE" => {
+            c.eat_keyword(Keyword::PRECISION);
+            SqlType::Double
+        }
+        "DECIMAL" | "DEC" | "NUMERIC" => {
+            let (mut precision, mut scale) = (10u64, 0u64);
+            if c.eat(&Token::LParen) {
+                precision = c.unsigned("a precision")?;
+                if c.eat(&Token::Comma) {
+                    scale = c.unsigned("a scale")?;
+                }
+                c.expect(&Token::RParen)?;
+            }
+            if !(1..=38).contains(&precision) || scale > precision {
+                return Err(Error::Sql {
+                    message: format!("DECIMAL({precision}, {scale}) is out of range (precision 1 to 38, scale up to precision)"),
+                    span,
+                });
+            }
+            SqlType::Decimal { precision: precision as u8, scale: scale as i8 }
+        }
+        "DATE" => SqlType::Date,
+        "TIMESTAMP" | "TIMESTAMP_LTZ" => {
+            let precision = optional_len(c)?.unwrap_or(6).min(9) as u8;
+            let mut ltz = word == "TIMESTAMP_LTZ";
+            if c.eat_keyword(Keyword::WITHOUT) {
+                c.expect_keyword(Keyword::TIME, "TIME ZONE")?;
+                c.expect_keyword(Keyword::ZONE, "ZONE")?;
+            } else if c.keyword() == Some(Keyword::WITH) && keyword_at(c.tokens, c.pos + 1) == Some(Keyword::LOCAL) {
+                c.pos += 2;
+                c.expect_keyword(Keyword::TIME, "TIME ZONE")?;
+                c.expect_keyword(Keyword::ZONE, "ZONE")?;
+                ltz = true;
+            }
+            if ltz {
+                SqlType::TimestampLtz { precision }
+            } else {
+                SqlType::Timestamp { precision }
+            }
+        }
+        "ARRAY" => {
+            c.expect(&Token::Lt)?;
+            let inner = parse_type(c)?;
+            if !c.eat_gt() {
+                return Err(c.error("expected '>' closing ARRAY<".into()));
+            }
+            SqlType::Array(Box::new(inner))
+        }
+        "MAP" => {
+            c.expect(&Token::Lt)?;
+            let k = parse_type(c)?;
+            c.expect(&Token::Comma)?;
+            let v = parse_type(c)?;
+            if !c.eat_gt() {
+                return Err(c.error("expected '>' closing MAP<".into()));
+            }
+            SqlType::Map(Box::new(k), Box::new(v))
+        }
+        "BYTES" | "VARBINARY" | "BINARY" => {
+            optional_len(c)?;
+            SqlType::Bytes
+        }
+        other => {
+            return Err(Error::Unsupported { construct: format!("the column type {other}"), span });
+        }
+    };
+    Ok(ty)
+}
+
+/// The delay of `col` or `col - INTERVAL ...`, in milliseconds.
+fn watermark_delay(expr: &Expr, column: &str) -> Option<i64> {
+    match expr {
+        Expr::Identifier(id) if id.value == column => Some(0),
+        Expr::Nested(inner) => watermark_delay(inner, column),
+        Expr::BinaryOp { left, op: BinaryOperator::Minus, right } => {
+            let base = watermark_delay(left, column)?;
+            if base != 0 {
+                return None;
+            }
+            interval_ms(right)
+        }
+        _ => None,
+    }
+}
+
+/// Milliseconds of an `INTERVAL 'n' unit` literal (SECOND, MINUTE, HOUR, DAY; and
+/// `INTERVAL 'n' MILLISECOND` spelled as Flink allows).
+pub fn interval_ms(expr: &Expr) -> Option<i64> {
+    let Expr::Interval(iv) = expr else { return None };
+    let text = match iv.value.as_ref() {
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => s.clone(),
+            Value::Number(n, _) => n.clone(),
+            _ => return None,
+        },
+        _ => return None,
+    };
+    let text = text.trim();
+    let (amount, unit_in_text) = match text.split_once(' ') {
+        Some((n, u)) => (n, Some(u.trim().to_ascii_uppercase())),
+        None => (text, None),
+    };
+    let unit_ms = |name: &str| -> Option<i64> {
+        Some(match name.trim_end_matches('S') {
+            "MILLISECOND" => 1,
+            "SECOND" => 1_000,
+            "MINUTE" => 60_000,
+            "HOUR" => 3_600_000,
+            "DAY" => 86_400_000,
+            _ => return None,
+        })
+    };
+    let unit = match (&iv.leading_field, unit_in_text) {
+        (None, Some(u)) => unit_ms(&u)?,
+        (Some(f), None) => match f {
+            DateTimeField::Second | DateTimeField::Seconds => 1_000,
+            DateTimeField::Minute | DateTimeField::Minutes => 60_000,
+            DateTimeField::Hour | DateTimeField::Hours => 3_600_000,
+            DateTimeField::Day | DateTimeField::Days => 86_400_000,
+            DateTimeField::Millisecond | DateTimeField::Milliseconds => 1,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    if iv.last_field.is_some() {
+        return None;
+    }
+    let amount: f64 = amount.parse().ok()?;
+    Some((amount * unit as f64).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::script::{parse_script, Statement};
+    use std::collections::HashMap;
+
+    fn table(sql: &str) -> Result<TableDef> {
+        match parse_script(sql, &HashMap::new())?.remove(0) {
+            Statement::CreateTable(t) => Ok(*t),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn parses_the_matih_source() {
+        let t = table(
+            "CREATE TEMPORARY TABLE state_changes_source (
+    event_id        STRING,
+    tenant_id       STRING NOT NULL,
+    tools_used      ARRAY<STRING>,
+    cost            DECIMAL(10, 4),
+    `timestamp`     TIMESTAMP(3),
+    WATERMARK FOR `timestamp` AS `timestamp` - INTERVAL '30' SECOND
+) WITH (
+    'connector' = 'kafka',
+    'format' = 'json'
+)",
+        )
+        .unwrap();
+        assert!(t.temporary);
+        assert_eq!(t.columns.len(), 5);
+        assert!(!t.columns[1].nullable);
+        assert_eq!(t.columns[2].ty, SqlType::Array(Box::new(SqlType::String)));
+        assert_eq!(t.columns[3].ty, SqlType::Decimal { precision: 10, scale: 4 });
+        let wm = t.watermark.clone().unwrap();
+        assert_eq!((wm.column.as_str(), wm.delay_ms), ("timestamp", 30_000));
+        assert_eq!(t.option("format").map(|(v, _)| v), Some("json"));
+        assert_eq!(t.option("connector").map(|(_, s)| (s.line, s.column)), Some((9, 5)));
+    }
+
+    #[test]
+    fn primary_key_and_nested_types() {
+        let t = table(
+            "CREATE TABLE t (id STRING, m MAP<STRING, INT>, a ARRAY<ARRAY<INT>>, PRIMARY KEY (id) NOT ENFORCED) WITH ('connector'='print')",
+        )
+        .unwrap();
+        assert_eq!(t.primary_key, vec!["id"]);
+        assert_eq!(t.columns[2].ty, SqlType::Array(Box::new(SqlType::Array(Box::new(SqlType::Int)))));
+    }
+
+    #[test]
+    fn bad_type_names_its_position() {
+        let err = table("CREATE TABLE t (\n  id STRING,\n  x GEOMETRY\n) WITH ('connector'='print')").unwrap_err();
+        assert_eq!(err.span(), Some(Span { line: 3, column: 5 }));
+        assert!(err.to_string().contains("GEOMETRY"), "{err}");
+    }
+
+    #[test]
+    fn watermark_on_unknown_column_is_an_error() {
+        let err = table("CREATE TABLE t (id STRING, WATERMARK FOR ts AS ts) WITH ('connector'='print')")
+            .unwrap_err();
+        assert!(err.to_string().contains("'ts', which is not a column"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_option_is_an_error() {
+        let err = table("CREATE TABLE t (id STRING) WITH ('connector'='print', 'connector'='x')").unwrap_err();
+        assert!(err.to_string().contains("option 'connector': given twice"), "{err}");
+    }
+}

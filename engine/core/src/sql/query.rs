@@ -1,0 +1,482 @@
+//! Queries: Flink's window syntaxes are rewritten to plain columns before DataFusion plans the
+//! query. `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL ...))` becomes `t` with the
+//! `window_start`/`window_end`/`window_time` columns; `GROUP BY TUMBLE(ts, INTERVAL ...)` becomes
+//! `GROUP BY window_start, window_end` and `TUMBLE_START(...)` becomes `window_start`.
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{
+    visit_expressions_mut, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
+    Ident, Query, SetExpr, Spanned,
+};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::parser::{Parser, ParserError};
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
+use weir_api::Span;
+
+use super::ddl::interval_ms;
+use super::script::keyword_at;
+use super::{location_span, span_of};
+use crate::{Error, Result};
+
+/// Names of the columns a window adds to its input, as Flink names them in window TVFs.
+pub const WINDOW_START: &str = "window_start";
+pub const WINDOW_END: &str = "window_end";
+pub const WINDOW_TIME: &str = "window_time";
+
+/// An event-time window a query aggregates over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowSpec {
+    pub kind: WindowKind,
+    /// The rowtime column windows are assigned by.
+    pub time_column: String,
+    /// The table the window TVF reads (`None` for the legacy GROUP BY syntax).
+    pub table: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    Tumble { size_ms: i64, offset_ms: i64 },
+}
+
+impl WindowKind {
+    pub fn size_ms(&self) -> i64 {
+        match self {
+            WindowKind::Tumble { size_ms, .. } => *size_ms,
+        }
+    }
+}
+
+impl std::fmt::Display for WindowSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.kind {
+            WindowKind::Tumble { size_ms, offset_ms } => {
+                write!(f, "TUMBLE(time={}, size={size_ms}ms", self.time_column)?;
+                if offset_ms != 0 {
+                    write!(f, ", offset={offset_ms}ms")?;
+                }
+                write!(f, ")")
+            }
+        }
+    }
+}
+
+/// A query parsed and rewritten for planning.
+#[derive(Debug)]
+pub struct ParsedQuery {
+    pub query: Box<Query>,
+    pub window: Option<WindowSpec>,
+    pub tokens: Vec<TokenWithSpan>,
+    pub span: Span,
+}
+
+/// Turns a sqlparser error into a Weir error with the line and column it names.
+pub fn parser_error(e: ParserError, fallback: Span) -> Error {
+    let message = match e {
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => m,
+        ParserError::RecursionLimitExceeded => "the query is nested too deeply".into(),
+    };
+    let (message, span) = match message.rfind(" at Line: ") {
+        Some(at) => {
+            let pos = &message[at + " at Line: ".len()..];
+            let mut parts = pos.split(", Column: ");
+            let line = parts.next().and_then(|l| l.trim().parse::<u32>().ok());
+            let column = parts.next().and_then(|c| c.trim().parse::<u32>().ok());
+            match (line, column) {
+                (Some(line), Some(column)) if line > 0 => (message[..at].to_string(), Span { line, column }),
+                (Some(_), Some(_)) => (message[..at].to_string(), fallback),
+                _ => (message, fallback),
+            }
+        }
+        None => (message, fallback),
+    };
+    Error::Sql { message, span }
+}
+
+/// Constructs Weir recognises but does not run yet, with the keyword that starts them.
+const UNSUPPORTED_KEYWORDS: &[(Keyword, &str)] = &[
+    (Keyword::MATCH_RECOGNIZE, "MATCH_RECOGNIZE"),
+    (Keyword::JOIN, "joins"),
+    (Keyword::OVER, "OVER windows"),
+    (Keyword::UNION, "UNION"),
+    (Keyword::INTERSECT, "INTERSECT"),
+    (Keyword::EXCEPT, "EXCEPT"),
+    (Keyword::LATERAL, "LATERAL"),
+    (Keyword::UNNEST, "UNNEST"),
+];
+
+/// The first keyword of `UNSUPPORTED_KEYWORDS` in the tokens, as an error.
+pub fn unsupported_keyword(tokens: &[TokenWithSpan]) -> Option<Error> {
+    tokens.iter().enumerate().find_map(|(i, t)| {
+        let kw = keyword_at(tokens, i)?;
+        UNSUPPORTED_KEYWORDS
+            .iter()
+            .find(|(k, _)| *k == kw)
+            .map(|(_, name)| Error::Unsupported { construct: (*name).to_string(), span: span_of(t) })
+    })
+}
+
+/// The span of the first occurrence of `keyword`, if any.
+pub fn keyword_span(tokens: &[TokenWithSpan], keyword: Keyword) -> Option<Span> {
+    (0..tokens.len()).find(|i| keyword_at(tokens, *i) == Some(keyword)).map(|i| span_of(&tokens[i]))
+}
+
+/// Parses a query's tokens, rewriting Flink's window syntaxes.
+pub fn parse_query(tokens: Vec<TokenWithSpan>) -> Result<ParsedQuery> {
+    let span = tokens.first().map(span_of).unwrap_or(Span { line: 1, column: 1 });
+    if let Some(err) = unsupported_keyword(&tokens) {
+        return Err(err);
+    }
+    let (rewritten, tvf_window) = rewrite_window_tvf(&tokens)?;
+    // Errors at the end of the text point just past its last token.
+    let end = tokens.last().map(|t| location_span(t.span.end)).unwrap_or(span);
+    let mut query = Parser::new(&GenericDialect {})
+        .with_tokens_with_locations(rewritten)
+        .parse_query()
+        .map_err(|e| parser_error(e, end))?;
+    let legacy_window = rewrite_group_window(&mut query)?;
+    let window = match (tvf_window, legacy_window) {
+        (Some(_), Some(w)) => {
+            return Err(Error::Sql {
+                message: "a query can use either a window TVF or GROUP BY TUMBLE(...), not both".into(),
+                span: w.span,
+            })
+        }
+        (a, b) => a.or(b),
+    };
+    Ok(ParsedQuery { query, window, tokens, span })
+}
+
+fn is_window_tvf(name: &str) -> bool {
+    ["TUMBLE", "HOP", "CUMULATE", "SESSION"].iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// Finds `TABLE(TUMBLE(...))` in the token stream and replaces it with the table's name.
+fn rewrite_window_tvf(tokens: &[TokenWithSpan]) -> Result<(Vec<TokenWithSpan>, Option<WindowSpec>)> {
+    let mut out = Vec::with_capacity(tokens.len());
+    let mut window = None;
+    let mut i = 0;
+    while i < tokens.len() {
+        let is_tvf = keyword_at(tokens, i) == Some(Keyword::TABLE)
+            && matches!(tokens.get(i + 1).map(|t| &t.token), Some(Token::LParen))
+            && matches!(tokens.get(i + 2).map(|t| &t.token), Some(Token::Word(w)) if is_window_tvf(&w.value))
+            && matches!(tokens.get(i + 3).map(|t| &t.token), Some(Token::LParen));
+        if !is_tvf {
+            out.push(tokens[i].clone());
+            i += 1;
+            continue;
+        }
+        let fn_span = span_of(&tokens[i + 2]);
+        let fn_name = tokens[i + 2].token.to_string().to_ascii_uppercase();
+        if fn_name != "TUMBLE" {
+            return Err(Error::Unsupported { construct: format!("the {fn_name} window"), span: fn_span });
+        }
+        if window.is_some() {
+            return Err(Error::Unsupported { construct: "two window TVFs in one query".into(), span: fn_span });
+        }
+        // Split the arguments at top-level commas up to the call's closing parenthesis.
+        let mut depth = 0usize;
+        let mut j = i + 4;
+        let mut args: Vec<Vec<TokenWithSpan>> = vec![vec![]];
+        while j < tokens.len() {
+            match &tokens[j].token {
+                Token::LParen => depth += 1,
+                Token::RParen if depth == 0 => break,
+                Token::RParen => depth -= 1,
+                Token::Comma if depth == 0 => {
+                    args.push(vec![]);
+                    j += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(last) = args.last_mut() {
+                last.push(tokens[j].clone());
+            }
+            j += 1;
+        }
+        if !matches!(tokens.get(j + 1).map(|t| &t.token), Some(Token::RParen)) {
+            return Err(Error::Sql { message: "expected ')' closing TABLE(".into(), span: fn_span });
+        }
+        let (table_tokens, spec) = tumble_tvf_args(args, fn_span)?;
+        out.extend(table_tokens);
+        window = Some(spec);
+        i = j + 2;
+    }
+    Ok((out, window))
+}
+
+fn tumble_tvf_args(args: Vec<Vec<TokenWithSpan>>, span: Span) -> Result<(Vec<TokenWithSpan>, WindowSpec)> {
+    let mut table: Option<Vec<TokenWithSpan>> = None;
+    let mut time_column = None;
+    let mut size = None;
+    let mut offset = 0;
+    for (position, mut arg) in args.into_iter().enumerate() {
+        let arg_span = arg.first().map(span_of).unwrap_or(span);
+        // Named arguments: DATA => ..., TIMECOL => ..., SIZE => ..., OFFSET => ...
+        let mut name = None;
+        if arg.len() > 2 && matches!(arg[1].token, Token::RArrow) {
+            name = Some(arg[0].token.to_string().to_ascii_uppercase());
+            arg.drain(..2);
+        }
+        let slot = match name.as_deref() {
+            Some("DATA") => 0,
+            Some("TIMECOL") => 1,
+            Some("SIZE") => 2,
+            Some("OFFSET") => 3,
+            Some(other) => {
+                return Err(Error::Sql { message: format!("TUMBLE has no argument named {other}"), span: arg_span })
+            }
+            None => position,
+        };
+        match slot {
+            0 => {
+                if keyword_at(&arg, 0) != Some(Keyword::TABLE) || arg.len() < 2 {
+                    return Err(Error::Sql {
+                        message: "the first argument of TUMBLE must be TABLE <name>".into(),
+                        span: arg_span,
+                    });
+                }
+                table = Some(arg[1..].to_vec());
+            }
+            1 => {
+                let ok = arg.len() == 4
+                    && matches!(&arg[0].token, Token::Word(w) if w.value.eq_ignore_ascii_case("DESCRIPTOR"))
+                    && matches!(arg[1].token, Token::LParen)
+                    && matches!(arg[3].token, Token::RParen);
+                match (&arg.get(2).map(|t| &t.token), ok) {
+                    (Some(Token::Word(w)), true) => time_column = Some(w.value.clone()),
+                    _ => {
+                        return Err(Error::Sql {
+                            message: "the time column of TUMBLE must be DESCRIPTOR(column)".into(),
+                            span: arg_span,
+                        })
+                    }
+                }
+            }
+            2 | 3 => {
+                let expr = Parser::new(&GenericDialect {})
+                    .with_tokens_with_locations(arg)
+                    .parse_expr()
+                    .map_err(|e| parser_error(e, arg_span))?;
+                let ms = interval_ms(&expr).ok_or_else(|| Error::Sql {
+                    message: format!("expected an interval such as INTERVAL '5' MINUTE, found {expr}"),
+                    span: arg_span,
+                })?;
+                if slot == 2 {
+                    size = Some(ms);
+                } else {
+                    offset = ms;
+                }
+            }
+            _ => {
+                return Err(Error::Sql { message: "TUMBLE takes at most four arguments".into(), span: arg_span })
+            }
+        }
+    }
+    let (Some(table), Some(time_column), Some(size_ms)) = (table, time_column, size) else {
+        return Err(Error::Sql {
+            message: "TUMBLE needs TABLE <name>, DESCRIPTOR(<time column>) and a size interval".into(),
+            span,
+        });
+    };
+    if size_ms <= 0 {
+        return Err(Error::Sql { message: "the window size must be positive".into(), span });
+    }
+    let table_name = table.iter().map(|t| match &t.token {
+        Token::Word(w) => w.value.clone(),
+        other => other.to_string(),
+    });
+    let spec = WindowSpec {
+        kind: WindowKind::Tumble { size_ms, offset_ms: offset },
+        time_column,
+        table: Some(table_name.collect::<Vec<_>>().concat()),
+        span,
+    };
+    Ok((table, spec))
+}
+
+fn function_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Function(f) => Some(f.name.to_string().to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+fn function_args(expr: &Expr) -> Vec<&Expr> {
+    let Expr::Function(f) = expr else { return vec![] };
+    let FunctionArguments::List(list) = &f.args else { return vec![] };
+    list.args
+        .iter()
+        .filter_map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect()
+}
+
+fn expr_span(expr: &Expr) -> Span {
+    location_span(expr.span().start)
+}
+
+/// Rewrites `GROUP BY TUMBLE(ts, INTERVAL ...)` and its auxiliary functions.
+fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
+    let SetExpr::Select(select) = query.body.as_mut() else { return Ok(None) };
+    let mut window: Option<WindowSpec> = None;
+    if let GroupByExpr::Expressions(exprs, _) = &mut select.group_by {
+        let mut rewritten = Vec::with_capacity(exprs.len() + 1);
+        for expr in exprs.drain(..) {
+            let name = function_name(&expr);
+            match name.as_deref() {
+                Some("TUMBLE") => {
+                    let span = expr_span(&expr);
+                    let args = function_args(&expr);
+                    let time_column = match args.first() {
+                        Some(Expr::Identifier(id)) => id.value.clone(),
+                        Some(Expr::CompoundIdentifier(ids)) => {
+                            ids.last().map(|i| i.value.clone()).unwrap_or_default()
+                        }
+                        _ => {
+                            return Err(Error::Sql {
+                                message: "TUMBLE(time_attr, interval) needs a time column first".into(),
+                                span,
+                            })
+                        }
+                    };
+                    let size_ms = args.get(1).and_then(|e| interval_ms(e)).ok_or_else(|| Error::Sql {
+                        message: "TUMBLE(time_attr, interval) needs an interval such as INTERVAL '15' MINUTE".into(),
+                        span,
+                    })?;
+                    let offset_ms = match args.get(2) {
+                        Some(e) => interval_ms(e).ok_or_else(|| Error::Sql {
+                            message: "the TUMBLE offset must be an interval".into(),
+                            span,
+                        })?,
+                        None => 0,
+                    };
+                    if window.is_some() {
+                        return Err(Error::Sql { message: "a GROUP BY can have one window".into(), span });
+                    }
+                    window = Some(WindowSpec {
+                        kind: WindowKind::Tumble { size_ms, offset_ms },
+                        time_column,
+                        table: None,
+                        span,
+                    });
+                    rewritten.push(Expr::Identifier(Ident::new(WINDOW_START)));
+                    rewritten.push(Expr::Identifier(Ident::new(WINDOW_END)));
+                }
+                Some(n @ ("HOP" | "SESSION" | "CUMULATE")) => {
+                    return Err(Error::Unsupported { construct: format!("the {n} window"), span: expr_span(&expr) })
+                }
+                _ => rewritten.push(expr),
+            }
+        }
+        *exprs = rewritten;
+    }
+    // Auxiliary functions in the projection and HAVING.
+    let mut failure: Option<Error> = None;
+    let has_window = window.is_some();
+    let _ = visit_expressions_mut(select.as_mut(), |expr: &mut Expr| {
+        let replacement = match function_name(expr).as_deref() {
+            Some("TUMBLE_START") => Some(WINDOW_START),
+            Some("TUMBLE_END") => Some(WINDOW_END),
+            Some("TUMBLE_ROWTIME") => Some(WINDOW_TIME),
+            Some(n @ ("TUMBLE_PROCTIME" | "HOP_START" | "HOP_END" | "HOP_ROWTIME" | "SESSION_START" | "SESSION_END"
+            | "SESSION_ROWTIME")) => {
+                failure = Some(Error::Unsupported { construct: n.to_string(), span: expr_span(expr) });
+                return ControlFlow::Break(());
+            }
+            _ => None,
+        };
+        if let Some(column) = replacement {
+            if !has_window {
+                failure = Some(Error::Sql {
+                    message: format!(
+                        "{} needs GROUP BY TUMBLE(...) in the same query",
+                        function_name(expr).unwrap_or_default()
+                    ),
+                    span: expr_span(expr),
+                });
+                return ControlFlow::Break(());
+            }
+            *expr = Expr::Identifier(Ident::new(column));
+        }
+        ControlFlow::Continue(())
+    });
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(window),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::script::{parse_script, Statement};
+    use std::collections::HashMap;
+
+    fn parse(sql: &str) -> Result<ParsedQuery> {
+        match parse_script(sql, &HashMap::new())?.remove(0) {
+            Statement::Query { query, .. } | Statement::Insert { query, .. } => parse_query(query),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn legacy_group_window_becomes_columns() {
+        let q = parse(
+            "SELECT TUMBLE_START(`timestamp`, INTERVAL '15' MINUTE) AS ws, tenant_id, COUNT(*)
+             FROM src GROUP BY TUMBLE(`timestamp`, INTERVAL '15' MINUTE), tenant_id",
+        )
+        .unwrap();
+        let w = q.window.unwrap();
+        assert_eq!(w.kind, WindowKind::Tumble { size_ms: 900_000, offset_ms: 0 });
+        assert_eq!(w.time_column, "timestamp");
+        let text = q.query.to_string();
+        assert!(text.contains("SELECT window_start AS ws"), "{text}");
+        assert!(text.contains("GROUP BY window_start, window_end, tenant_id"), "{text}");
+    }
+
+    #[test]
+    fn window_tvf_becomes_its_table() {
+        let q = parse(
+            "SELECT window_start, SUM(x) FROM TABLE(TUMBLE(TABLE events, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end",
+        )
+        .unwrap();
+        let w = q.window.unwrap();
+        assert_eq!(w.table.as_deref(), Some("events"));
+        assert_eq!(w.kind.size_ms(), 5_000);
+        assert!(q.query.to_string().contains("FROM events GROUP BY"), "{}", q.query);
+    }
+
+    #[test]
+    fn named_tvf_arguments() {
+        let q = parse(
+            "SELECT window_start FROM TABLE(TUMBLE(DATA => TABLE e, TIMECOL => DESCRIPTOR(ts), SIZE => INTERVAL '1' MINUTE)) GROUP BY window_start, window_end",
+        )
+        .unwrap();
+        assert_eq!(q.window.unwrap().kind.size_ms(), 60_000);
+    }
+
+    #[test]
+    fn hop_is_reported_where_it_is() {
+        let err = parse("SELECT 1 FROM t\nGROUP BY HOP(ts, INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)").unwrap_err();
+        assert_eq!(err.span(), Some(Span { line: 2, column: 10 }));
+        assert!(err.to_string().contains("HOP window"), "{err}");
+    }
+
+    #[test]
+    fn match_recognize_is_reported_where_it_is() {
+        let err = parse("SELECT *\nFROM t MATCH_RECOGNIZE (PARTITION BY a)").unwrap_err();
+        assert_eq!(err.span(), Some(Span { line: 2, column: 8 }));
+    }
+
+    #[test]
+    fn syntax_errors_carry_the_position() {
+        let err = parse("SELECT a,\n  FROM").unwrap_err();
+        assert_eq!(err.span().map(|s| s.line), Some(2), "{err}");
+    }
+}

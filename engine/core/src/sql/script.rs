@@ -1,0 +1,261 @@
+//! Splits a Flink SQL script into statements. The whole script is tokenized once, so every
+//! token keeps its line and column in the script; `${VAR}` is substituted inside string
+//! literals (connector options), as envsubst would for a Flink deployment.
+
+use std::collections::HashMap;
+
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::keywords::Keyword;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use weir_api::Span;
+
+use super::ddl::{parse_create_table, TableDef};
+use super::span_of;
+use crate::{Error, Result};
+
+/// One statement of a script.
+#[derive(Debug, Clone)]
+pub enum Statement {
+    /// `SET 'key' = 'value'`.
+    Set { key: String, value: String, span: Span },
+    /// `RESET ['key']`.
+    Reset { key: Option<String>, span: Span },
+    /// `CREATE [TEMPORARY] TABLE ...`.
+    CreateTable(Box<TableDef>),
+    /// `INSERT INTO target SELECT ...` or `INSERT INTO target VALUES ...`.
+    Insert { target: String, target_span: Span, query: Vec<TokenWithSpan>, span: Span },
+    /// An ad-hoc query (`SELECT`, `WITH`, `VALUES`).
+    Query { query: Vec<TokenWithSpan>, span: Span },
+}
+
+/// Tokenizes `text`, substitutes variables in string literals and splits it into statements.
+pub fn parse_script(text: &str, vars: &HashMap<String, String>) -> Result<Vec<Statement>> {
+    let dialect = GenericDialect {};
+    let tokens = Tokenizer::new(&dialect, text)
+        .tokenize_with_location()
+        .map_err(|e| Error::Sql {
+            message: e.message.clone(),
+            span: super::location_span(e.location),
+        })?;
+    let mut statements = Vec::new();
+    let mut current: Vec<TokenWithSpan> = Vec::new();
+    for token in tokens {
+        match &token.token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => {
+                if !current.is_empty() {
+                    statements.push(parse_statement(std::mem::take(&mut current), vars)?);
+                }
+            }
+            Token::EOF => {}
+            _ => current.push(token),
+        }
+    }
+    if !current.is_empty() {
+        statements.push(parse_statement(current, vars)?);
+    }
+    Ok(statements)
+}
+
+fn parse_statement(mut tokens: Vec<TokenWithSpan>, vars: &HashMap<String, String>) -> Result<Statement> {
+    for token in tokens.iter_mut() {
+        if let Token::SingleQuotedString(s) = &token.token {
+            if s.contains("${") {
+                let value = substitute(s, vars, span_of(token))?;
+                token.token = Token::SingleQuotedString(value);
+            }
+        }
+    }
+    let span = span_of(&tokens[0]);
+    let first = keyword_at(&tokens, 0);
+    match first {
+        Some(Keyword::SET) => parse_set(&tokens, span),
+        Some(Keyword::RESET) => {
+            let key = match tokens.get(1).map(|t| &t.token) {
+                Some(Token::SingleQuotedString(k)) => Some(k.clone()),
+                Some(Token::Word(w)) => Some(w.value.clone()),
+                _ => None,
+            };
+            Ok(Statement::Reset { key, span })
+        }
+        Some(Keyword::CREATE) => {
+            let kinds = [keyword_at(&tokens, 1), keyword_at(&tokens, 2)];
+            if kinds.contains(&Some(Keyword::TABLE)) {
+                Ok(Statement::CreateTable(Box::new(parse_create_table(&tokens)?)))
+            } else {
+                let what = tokens
+                    .iter()
+                    .skip(1)
+                    .take(2)
+                    .map(|t| t.token.to_string().to_uppercase())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Err(Error::Unsupported { construct: format!("CREATE {what}"), span })
+            }
+        }
+        Some(Keyword::INSERT) => parse_insert(tokens, span),
+        Some(Keyword::SELECT) | Some(Keyword::WITH) | Some(Keyword::VALUES) => {
+            Ok(Statement::Query { query: tokens, span })
+        }
+        _ if matches!(tokens[0].token, Token::LParen) => Ok(Statement::Query { query: tokens, span }),
+        _ => Err(Error::Unsupported {
+            construct: format!("the statement '{}'", tokens[0].token.to_string().to_uppercase()),
+            span,
+        }),
+    }
+}
+
+pub(crate) fn keyword_at(tokens: &[TokenWithSpan], i: usize) -> Option<Keyword> {
+    match tokens.get(i).map(|t| &t.token) {
+        Some(Token::Word(w)) if w.quote_style.is_none() => Some(w.keyword),
+        _ => None,
+    }
+}
+
+fn parse_set(tokens: &[TokenWithSpan], span: Span) -> Result<Statement> {
+    // SET 'k' = 'v'  |  SET k = v  |  SET k=v with dotted keys
+    let mut key = String::new();
+    let mut i = 1;
+    while i < tokens.len() && !matches!(tokens[i].token, Token::Eq) {
+        match &tokens[i].token {
+            Token::SingleQuotedString(s) => key.push_str(s),
+            other => key.push_str(&other.to_string()),
+        }
+        i += 1;
+    }
+    if i >= tokens.len() || key.is_empty() {
+        return Err(Error::Sql {
+            message: "SET expects 'key' = 'value'".into(),
+            span: tokens.last().map(span_of).unwrap_or(span),
+        });
+    }
+    let mut value = String::new();
+    for t in &tokens[i + 1..] {
+        match &t.token {
+            Token::SingleQuotedString(s) => value.push_str(s),
+            other => value.push_str(&other.to_string()),
+        }
+    }
+    Ok(Statement::Set { key, value, span })
+}
+
+fn parse_insert(tokens: Vec<TokenWithSpan>, span: Span) -> Result<Statement> {
+    let mut i = 1;
+    match keyword_at(&tokens, i) {
+        Some(Keyword::INTO) => i += 1,
+        Some(Keyword::OVERWRITE) => {
+            return Err(Error::Unsupported {
+                construct: "INSERT OVERWRITE".into(),
+                span: span_of(&tokens[i]),
+            })
+        }
+        _ => {
+            return Err(Error::Sql {
+                message: "expected INTO after INSERT".into(),
+                span: tokens.get(i).map(span_of).unwrap_or(span),
+            })
+        }
+    }
+    let target_span = tokens.get(i).map(span_of).unwrap_or(span);
+    let (target, next) = super::ddl::parse_object_name(&tokens, i)?;
+    if matches!(tokens.get(next).map(|t| &t.token), Some(Token::LParen)) {
+        return Err(Error::Unsupported {
+            construct: "INSERT with a column list".into(),
+            span: span_of(&tokens[next]),
+        });
+    }
+    if next >= tokens.len() {
+        return Err(Error::Sql { message: "INSERT INTO needs a query".into(), span: target_span });
+    }
+    let query = tokens[next..].to_vec();
+    Ok(Statement::Insert { target, target_span, query, span })
+}
+
+/// Replaces `${NAME}` and `${NAME:-default}` in `s` from `vars`.
+pub fn substitute(s: &str, vars: &HashMap<String, String>, span: Span) -> Result<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(Error::Sql { message: format!("unclosed '${{' in '{s}'"), span });
+        };
+        let inner = &after[..end];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        let value = vars.get(name).cloned().or_else(|| std::env::var(name).ok());
+        match (value, default) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                return Err(Error::Sql {
+                    message: format!(
+                        "variable ${{{name}}} is not set (pass -D {name}=... or set it in the environment)"
+                    ),
+                    span,
+                })
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> HashMap<String, String> {
+        HashMap::from([("OUT".to_string(), "/tmp/o".to_string())])
+    }
+
+    #[test]
+    fn splits_statements_and_keeps_positions() {
+        let text = "-- a comment\nSET 'parallelism.default' = '1';\n\nSELECT 1;\n  SELECT `x` FROM t";
+        let stmts = parse_script(text, &vars()).unwrap();
+        assert_eq!(stmts.len(), 3);
+        match &stmts[0] {
+            Statement::Set { key, value, span } => {
+                assert_eq!((key.as_str(), value.as_str()), ("parallelism.default", "1"));
+                assert_eq!((span.line, span.column), (2, 1));
+            }
+            other => panic!("{other:?}"),
+        }
+        match &stmts[2] {
+            Statement::Query { span, .. } => assert_eq!((span.line, span.column), (5, 3)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn substitutes_variables_with_defaults() {
+        let span = Span { line: 1, column: 1 };
+        assert_eq!(substitute("${OUT}/a", &vars(), span).unwrap(), "/tmp/o/a");
+        assert_eq!(substitute("${NOPE:-x}/a", &vars(), span).unwrap(), "x/a");
+        let err = substitute("${NOPE}", &vars(), span).unwrap_err();
+        assert!(err.to_string().contains("${NOPE} is not set"), "{err}");
+    }
+
+    #[test]
+    fn unsupported_statement_names_itself_and_position() {
+        let err = parse_script("SET 'a' = 'b';\n DROP TABLE x;", &vars()).unwrap_err();
+        assert_eq!(err.span(), Some(Span { line: 2, column: 2 }));
+        assert!(err.to_string().contains("DROP"), "{err}");
+    }
+
+    #[test]
+    fn insert_keeps_target_and_query() {
+        let stmts = parse_script("INSERT INTO a.b.`c` SELECT * FROM t", &vars()).unwrap();
+        match &stmts[0] {
+            Statement::Insert { target, query, .. } => {
+                assert_eq!(target, "a.b.c");
+                assert_eq!(query.len(), 4);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
