@@ -1,1 +1,291 @@
-fn main() {}
+//! `weir`: the headless binary. Runs Flink SQL scripts on the embedded engine, the demo,
+//! ad-hoc queries over DuckDB outputs, and charts of them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use weir_api::{ResultPage, RunReport};
+use weir_engine::{RunOptions, Session};
+
+#[derive(Parser)]
+#[command(name = "weir", version, about = "Weir: run Flink SQL on an embedded streaming engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a Flink SQL script (SET, CREATE TABLE, INSERT INTO, SELECT) on bounded inputs.
+    Run(RunArgs),
+    /// Run the demo: MATIH's session-analytics job into DuckDB, then its chart.
+    Demo(DemoArgs),
+    /// Run SQL against a DuckDB database file a job wrote.
+    Query(QueryArgs),
+    /// Draw a line chart (PNG or SVG) from a DuckDB table.
+    Chart(ChartArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The script. Relative paths in its WITH options resolve against its folder.
+    file: PathBuf,
+    /// Set a variable for `${NAME}` / `${NAME:-default}` in option values (repeatable).
+    #[arg(short = 'D', value_name = "NAME=VALUE")]
+    define: Vec<String>,
+    /// Print the streaming plan of each query instead of running the script.
+    #[arg(long)]
+    explain: bool,
+    /// Print the run report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    /// Where the DuckDB database and the charts go.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct QueryArgs {
+    /// The DuckDB database file.
+    #[arg(long)]
+    db: PathBuf,
+    /// The SQL to run.
+    sql: String,
+    /// At most this many rows are printed.
+    #[arg(long, default_value_t = 100)]
+    limit: usize,
+}
+
+#[derive(Args)]
+struct ChartArgs {
+    /// The DuckDB database file.
+    #[arg(long)]
+    db: PathBuf,
+    /// The table to chart (schema-qualified if needed).
+    #[arg(long)]
+    table: String,
+    /// The timestamp column on the x axis.
+    #[arg(long, default_value = "window_start")]
+    x: String,
+    /// The numeric column on the y axis.
+    #[arg(long)]
+    y: String,
+    /// One line per distinct value of this column.
+    #[arg(long)]
+    series: String,
+    /// The chart's title.
+    #[arg(long)]
+    title: Option<String>,
+    /// Output file: .png or .svg.
+    #[arg(short, long)]
+    out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Demo(args) => demo(args),
+        Command::Query(args) => query(args),
+        Command::Chart(args) => chart(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_defines(defines: &[String]) -> Result<HashMap<String, String>> {
+    defines
+        .iter()
+        .map(|d| match d.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => bail!("-D expects NAME=VALUE, got '{d}'"),
+        })
+        .collect()
+}
+
+/// An engine error with the script line it points at and a caret under the column.
+fn explain_error(err: &weir_engine::Error, file: &Path, text: &str) -> anyhow::Error {
+    let api = err.to_api();
+    let mut msg = format!("error[{}]: {}", api.code, api.message);
+    if let Some(span) = api.span {
+        msg.push_str(&format!("\n  --> {}:{}:{}", file.display(), span.line, span.column));
+        if let Some(line) = text.lines().nth(span.line.saturating_sub(1) as usize) {
+            let caret = " ".repeat(span.column.saturating_sub(1) as usize);
+            msg.push_str(&format!("\n   |\n   | {line}\n   | {caret}^"));
+        }
+    }
+    anyhow::anyhow!(msg)
+}
+
+fn options_for(file: &Path, vars: HashMap<String, String>) -> RunOptions {
+    let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
+    RunOptions { base_dir, preview_rows: 20, print_to_stdout: true, vars }
+}
+
+fn run(args: RunArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let options = options_for(&args.file, parse_defines(&args.define)?);
+    let mut session = Session::new(options);
+    if args.explain {
+        let plans = session.explain_script(&text).map_err(|e| explain_error(&e, &args.file, &text))?;
+        for plan in plans {
+            println!("{plan}");
+        }
+        return Ok(());
+    }
+    let (report, results) = session.execute_collect(&text).map_err(|e| explain_error(&e, &args.file, &text))?;
+    for result in &results {
+        print_batches(&result.batches)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn print_batches(batches: &[weir_engine::format::RecordBatch]) -> Result<()> {
+    let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if rows > 0 {
+        println!("{}", weir_engine::format::pretty(batches)?);
+    }
+    println!("{rows} row(s)");
+    Ok(())
+}
+
+fn print_report(report: &RunReport) {
+    let m = &report.metrics;
+    for sink in &report.sinks {
+        let at = sink.duckdb.as_ref().map(|d| format!(" ({} in {})", d.table, d.path)).unwrap_or_default();
+        println!("{}: {} row(s) written by the {} connector{at}", sink.table, sink.rows_written, sink.connector);
+    }
+    println!(
+        "{} statement(s) in {} ms: {} row(s) read, {} malformed row(s) skipped, {} late row(s) dropped, {} window(s) fired",
+        report.statements, report.elapsed_ms, m.rows_read, m.parse_errors_skipped, m.late_rows_dropped, m.windows_fired
+    );
+}
+
+fn print_page(page: &ResultPage) {
+    let headers: Vec<String> = page.columns.iter().map(|c| c.name.clone()).collect();
+    let cells: Vec<Vec<String>> = page
+        .rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => "NULL".into(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|i| cells.iter().map(|r| r[i].len()).chain([headers[i].len()]).max().unwrap_or(0))
+        .collect();
+    let line = |items: &[String]| {
+        items.iter().zip(&widths).map(|(s, w)| format!("{s:<w$}")).collect::<Vec<_>>().join(" | ")
+    };
+    println!("{}", line(&headers));
+    println!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-"));
+    for r in &cells {
+        println!("{}", line(r));
+    }
+    println!("{} row(s){}", page.total_rows, if (page.rows.len() as u64) < page.total_rows { " (first shown)" } else { "" });
+}
+
+fn query(args: QueryArgs) -> Result<()> {
+    let page = weir_engine::duckdb_sink::query_duckdb(&args.db, &args.sql, args.limit)
+        .map_err(|e| anyhow::anyhow!("{}", e.to_api()))?;
+    print_page(&page);
+    Ok(())
+}
+
+fn draw(db: &Path, table: &str, spec: &weir_charts::LineChartSpec, out: &Path) -> Result<()> {
+    let sql = format!(
+        "SELECT {x}, {s}, {y} FROM {table} ORDER BY {x}, {s}",
+        x = spec.x,
+        s = spec.series,
+        y = spec.y
+    );
+    let page = weir_engine::duckdb_sink::query_duckdb(db, &sql, usize::MAX).map_err(|e| anyhow::anyhow!("{}", e.to_api()))?;
+    let svg = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    if svg {
+        std::fs::write(out, weir_charts::line_chart_svg(&page, spec, 1200, 600)?)?;
+    } else {
+        std::fs::write(out, weir_charts::line_chart_png(&page, spec, 1200, 600)?)?;
+    }
+    Ok(())
+}
+
+fn chart(args: ChartArgs) -> Result<()> {
+    let spec = weir_charts::LineChartSpec {
+        title: args.title.unwrap_or_else(|| format!("{} per {} by {}", args.y, args.x, args.series)),
+        x: args.x,
+        y: args.y,
+        series: args.series,
+    };
+    draw(&args.db, &args.table, &spec, &args.out)?;
+    println!("chart written to {}", args.out.display());
+    Ok(())
+}
+
+/// The sample job, found from the working folder or from where this binary was built.
+fn sample_job() -> PathBuf {
+    let relative = PathBuf::from("sample-jobs/matih/session-analytics.sql");
+    if relative.exists() {
+        return relative;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+}
+
+fn demo(args: DemoArgs) -> Result<()> {
+    let job = sample_job();
+    std::fs::create_dir_all(&args.out)?;
+    let out = std::fs::canonicalize(&args.out)?;
+    let db = out.join("matih.duckdb");
+    if db.exists() {
+        std::fs::remove_file(&db)?;
+    }
+    println!("[1/3] running {} on the embedded engine", job.display());
+    let text = std::fs::read_to_string(&job).with_context(|| format!("cannot read {}", job.display()))?;
+    let vars = HashMap::from([("WEIR_OUT_DIR".to_string(), out.display().to_string())]);
+    let report = weir_engine::run_script(&text, &options_for(&job, vars)).map_err(|e| explain_error(&e, &job, &text))?;
+    print_report(&report);
+    let table = "matih_analytics.session_analytics";
+    println!("[2/3] {table} in {}", db.display());
+    let page = weir_engine::duckdb_sink::query_duckdb(
+        &db,
+        &format!("SELECT window_start, tenant_id, total_sessions, avg_duration_ms, completion_rate, unique_users FROM {table} ORDER BY window_start, tenant_id"),
+        12,
+    )
+    .map_err(|e| anyhow::anyhow!("{}", e.to_api()))?;
+    print_page(&page);
+    println!("[3/3] charts");
+    let spec = weir_charts::LineChartSpec {
+        title: "Sessions per 15-minute window, by tenant".into(),
+        x: "window_start".into(),
+        y: "total_sessions".into(),
+        series: "tenant_id".into(),
+    };
+    for name in ["session-analytics.png", "session-analytics.svg"] {
+        let path = out.join(name);
+        draw(&db, table, &spec, &path)?;
+        println!("  {}", path.display());
+    }
+    Ok(())
+}

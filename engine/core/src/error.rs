@@ -10,7 +10,7 @@ pub enum Error {
     #[error("{message} (at {span})")]
     Sql { message: String, span: Span },
     /// The script uses a construct Weir does not support yet.
-    #[error("{construct} is not supported yet (at {span})")]
+    #[error("not supported yet: {construct} (at {span})")]
     Unsupported { construct: String, span: Span },
     /// A connector option is missing or wrong.
     #[error("table '{table}': option '{option}': {message} (at {span})")]

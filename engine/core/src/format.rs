@@ -6,7 +6,6 @@ use arrow::datatypes::{
     DataType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type,
     UInt32Type, UInt64Type, UInt8Type,
 };
-use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::Value;
 use weir_api::{Column, ResultPage};
@@ -127,4 +126,13 @@ mod tests {
         assert_eq!(row_print(&batch, 1), "+I[NULL, 2.0, 2026-02-12 10:30:00.250]");
         assert_eq!(row_json_object(&batch, 0)["x"], serde_json::json!(1.5));
     }
+}
+
+pub use arrow::record_batch::RecordBatch;
+
+/// Batches as a text table.
+pub fn pretty(batches: &[RecordBatch]) -> crate::Result<String> {
+    arrow::util::pretty::pretty_format_batches_with_options(batches, &options())
+        .map(|t| t.to_string())
+        .map_err(|e| crate::Error::Internal(format!("cannot format rows: {e}")))
 }

@@ -131,18 +131,18 @@ impl Session {
                 PlannedSource::Values(_) => None,
             };
             let schema = job.query.schema.clone();
-            let (preview, sink_report, collected) = match &job.target {
+            let (preview, sink_report, collected) = guard(|| match &job.target {
                 Target::Table(def) => {
                     let mut sink = open_sink(def, &self.options.base_dir, self.options.print_to_stdout)?;
                     let preview = crate::job::run(job.query, source, sink.as_mut(), self.options.preview_rows, &mut metrics)?;
-                    (preview, Some(sink.report()), None)
+                    Ok((preview, Some(sink.report()), None))
                 }
                 Target::Collect => {
                     let mut sink = CollectSink::default();
                     let preview = crate::job::run(job.query, source, &mut sink, self.options.preview_rows, &mut metrics)?;
-                    (preview, None, Some(sink.batches))
+                    Ok((preview, None, Some(sink.batches)))
                 }
-            };
+            })?;
             add_metrics(&mut report.metrics, &metrics);
             if let Some(r) = sink_report {
                 report.sinks.push(r);
@@ -165,6 +165,34 @@ impl Session {
         Ok(planned)
     }
 
+    /// The streaming plan of every query in a script, as EXPLAIN prints it; DDL and SET
+    /// statements are applied to the session on the way.
+    pub fn explain_script(&mut self, text: &str) -> Result<Vec<String>> {
+        let mut plans = Vec::new();
+        for statement in parse_script(text, &self.options.vars)? {
+            match statement {
+                Statement::CreateTable(def) => {
+                    self.tables.insert(def.name.clone(), *def);
+                }
+                Statement::Set { key, value, .. } => {
+                    self.config.insert(key, value);
+                }
+                Statement::Reset { .. } => {}
+                Statement::Insert { target, target_span, query, .. } => {
+                    let sink = self.tables.get(&target).cloned().ok_or_else(|| Error::Sql {
+                        message: format!("table '{target}' is not declared"),
+                        span: target_span,
+                    })?;
+                    let mut planned = self.plan(query, &self.tables)?;
+                    conform_to_sink(&mut planned, &sink, target_span)?;
+                    plans.push(format!("{planned}Sink: {} ({})", sink.name, sink.option("connector").map(|(c, _)| c).unwrap_or("?")));
+                }
+                Statement::Query { query, .. } => plans.push(self.plan(query, &self.tables)?.to_string()),
+            }
+        }
+        Ok(plans)
+    }
+
     /// The streaming plan of a query, as EXPLAIN would print it.
     pub fn explain(&self, query: &str) -> Result<String> {
         let statements = parse_script(query, &self.options.vars)?;
@@ -173,6 +201,22 @@ impl Session {
             _ => return Err(Error::Sql { message: "EXPLAIN needs a query".into(), span: Span { line: 1, column: 1 } }),
         };
         Ok(self.plan(tokens, &self.tables)?.to_string())
+    }
+}
+
+/// Runs a job; a panic inside it (a bug in Weir or a library) becomes an error instead of
+/// taking the process down.
+fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Err(Error::Internal(format!("the job stopped on a bug: {what}")))
+        }
     }
 }
 

@@ -150,7 +150,15 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
         let Some(found) = known.clone().find(|o| o.key == key) else {
             let mut keys: Vec<&str> = known.map(|o| o.key).collect();
             keys.sort_unstable();
-            return Err(option_error(key, format!("not an option of the '{name}' connector; it takes: {}", keys.join(", ")), *span));
+            let hint = match keys.iter().min_by_key(|k| edit_distance(k, key)) {
+                Some(best) if edit_distance(best, key) <= 3 => format!("did you mean '{best}'? "),
+                _ => String::new(),
+            };
+            return Err(option_error(
+                key,
+                format!("not an option of the '{name}' connector; {hint}it takes: {}", keys.join(", ")),
+                *span,
+            ));
         };
         if found.effect == Honoured && found.key.starts_with("json.") && key != "json.timestamp-format.standard" {
             parse_bool(value).ok_or_else(|| option_error(key, format!("expected 'true' or 'false', found '{value}'"), *span))?;
@@ -167,6 +175,22 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
         }
     }
     Ok(spec)
+}
+
+/// Levenshtein distance, for "did you mean" hints.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 pub fn parse_bool(v: &str) -> Option<bool> {
@@ -249,7 +273,7 @@ mod tests {
         let t = def("CREATE TABLE t (a STRING) WITH (\n 'connector' = 'filesystem',\n 'path' = '/x',\n 'format' = 'json',\n 'pth' = 'y')");
         let err = validate(&t, Role::Source).unwrap_err();
         assert_eq!(err.span(), Some(Span { line: 5, column: 2 }));
-        assert!(err.to_string().contains("option 'pth': not an option of the 'filesystem' connector"), "{err}");
+        assert!(err.to_string().contains("option 'pth': not an option of the 'filesystem' connector; did you mean 'path'?"), "{err}");
     }
 
     #[test]

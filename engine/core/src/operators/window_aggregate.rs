@@ -123,7 +123,6 @@ impl WindowAggregate {
             .map(|k| k.evaluate(batch).and_then(|v| v.into_array(n)))
             .collect::<std::result::Result<_, _>>()
             .map_err(df)?;
-        let rows = self.converter.convert_columns(&key_columns).map_err(arrow_err)?;
         if !self.state.windows.contains_key(&start) {
             let w = self.new_window()?;
             self.state.windows.insert(start, w);
@@ -131,20 +130,30 @@ impl WindowAggregate {
         let Some(window) = self.state.windows.get_mut(&start) else {
             return Err(Error::Internal("window vanished".into()));
         };
-        let mut group_indices = Vec::with_capacity(n);
-        for row in rows.iter() {
-            let bytes: &[u8] = row.as_ref();
-            let idx = match window.index.get(bytes) {
-                Some(i) => *i,
-                None => {
-                    let i = window.index.len();
-                    window.index.insert(bytes.into(), i);
-                    window.keys.push(row);
-                    i
-                }
-            };
-            group_indices.push(idx);
-        }
+        let group_indices = if self.keys.is_empty() {
+            // GROUP BY the window alone: one group per window.
+            if window.index.is_empty() {
+                window.index.insert(Box::default(), 0);
+            }
+            vec![0; n]
+        } else {
+            let rows = self.converter.convert_columns(&key_columns).map_err(arrow_err)?;
+            let mut group_indices = Vec::with_capacity(n);
+            for row in rows.iter() {
+                let bytes: &[u8] = row.as_ref();
+                let idx = match window.index.get(bytes) {
+                    Some(i) => *i,
+                    None => {
+                        let i = window.index.len();
+                        window.index.insert(bytes.into(), i);
+                        window.keys.push(row);
+                        i
+                    }
+                };
+                group_indices.push(idx);
+            }
+            group_indices
+        };
         let total = window.index.len();
         for (call, acc) in self.aggregates.iter().zip(window.accumulators.iter_mut()) {
             let values: Vec<ArrayRef> = call
