@@ -1,0 +1,339 @@
+//! End-to-end tests of the `weir` binary: MATIH's session-analytics job run on the sample data
+//! into DuckDB, checked row by row against values computed here from the input files; errors
+//! that point into the script; the help texts.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const WINDOW_MS: i64 = 15 * 60 * 1000;
+const WATERMARK_DELAY_MS: i64 = 30 * 1000;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Runs `weir` with `args` from the repository's root.
+fn weir(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .current_dir(repo_root())
+        .env_remove("WEIR_OUT_DIR")
+        .output()
+        .expect("the weir binary starts")
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// One output row of session_analytics, or the row expected for one (window, tenant).
+#[derive(Debug, Clone, PartialEq)]
+struct SessionRow {
+    window_start: i64,
+    window_end: i64,
+    tenant_id: String,
+    total_sessions: i64,
+    avg_duration_ms: Option<f64>,
+    avg_turns: Option<f64>,
+    completion_rate: f64,
+    unique_users: i64,
+    event_timestamp: i64,
+}
+
+/// Per (window start, tenant) accumulators, as the job's GROUP BY keeps them.
+#[derive(Default)]
+struct Group {
+    sessions: HashSet<String>,
+    durations: Vec<f64>,
+    turns: Vec<f64>,
+    completed: u64,
+    users: HashSet<String>,
+}
+
+/// `JSON_VALUE(metadata, '$.<key>')` cast to DOUBLE. `metadata` is a STRING column: a JSON
+/// string in the file is that text, a nested object is its JSON text.
+fn metadata_number(event: &Value, key: &str) -> Option<f64> {
+    let parsed;
+    let object = match event.get("metadata")? {
+        Value::String(text) => {
+            parsed = serde_json::from_str::<Value>(text).ok()?;
+            &parsed
+        }
+        other => other,
+    };
+    match object.get(key)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn text(event: &Value, key: &str) -> Option<String> {
+    event.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The job's result computed from the JSON-lines input without the engine: malformed lines
+/// skipped, `entity_type = 'session_phase'`, 15-minute tumbling windows per tenant.
+fn expected_session_analytics(dir: &Path) -> Vec<SessionRow> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 1, "sample data missing in {}", dir.display());
+
+    let mut groups: BTreeMap<(i64, String), Group> = BTreeMap::new();
+    let (mut malformed, mut read) = (0, 0);
+    let mut max_seen = i64::MIN;
+    for file in &files {
+        for line in std::fs::read_to_string(file).unwrap().lines() {
+            let Ok(event) = serde_json::from_str::<Value>(line) else {
+                malformed += 1;
+                continue;
+            };
+            read += 1;
+            let stamp = text(&event, "timestamp").expect("every event has a timestamp");
+            let ts = weir_charts::parse_timestamp(&stamp).expect("timestamps parse");
+            let window_start = ts.div_euclid(WINDOW_MS) * WINDOW_MS;
+            // The data promises no late rows even with the watermark advanced on every row
+            // (Flink advances it less often, which only makes rows less late). Were one late,
+            // the expected values would depend on watermark timing.
+            let watermark = max_seen.saturating_sub(WATERMARK_DELAY_MS);
+            assert!(
+                window_start + WINDOW_MS - 1 > watermark,
+                "{}: {stamp} would be late (watermark {watermark})",
+                file.display()
+            );
+            max_seen = max_seen.max(ts);
+
+            if event.get("entity_type").and_then(Value::as_str) != Some("session_phase") {
+                continue;
+            }
+            let tenant = text(&event, "tenant_id").expect("tenant_id is NOT NULL");
+            let group = groups.entry((window_start, tenant)).or_default();
+            if let Some(id) = text(&event, "entity_id") {
+                group.sessions.insert(id);
+            }
+            if let Some(user) = text(&event, "triggered_by") {
+                group.users.insert(user);
+            }
+            group
+                .durations
+                .extend(metadata_number(&event, "duration_ms"));
+            group.turns.extend(metadata_number(&event, "turn_count"));
+            if event.get("to_state").and_then(Value::as_str) == Some("completed") {
+                group.completed += 1;
+            }
+        }
+    }
+    assert_eq!(malformed, 3, "the sample data has 3 malformed lines");
+    assert!(read > 1000, "only {read} events read");
+
+    let avg = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    groups
+        .into_iter()
+        .map(|((window_start, tenant_id), g)| SessionRow {
+            window_start,
+            window_end: window_start + WINDOW_MS,
+            tenant_id,
+            total_sessions: g.sessions.len() as i64,
+            avg_duration_ms: avg(&g.durations),
+            avg_turns: avg(&g.turns),
+            completion_rate: g.completed as f64 / g.sessions.len().max(1) as f64,
+            unique_users: g.users.len() as i64,
+            event_timestamp: window_start + WINDOW_MS,
+        })
+        .collect()
+}
+
+/// Every row of `matih_analytics.session_analytics`, ordered by window and tenant.
+fn read_session_analytics(db: &Path) -> Vec<SessionRow> {
+    let config = duckdb::Config::default()
+        .access_mode(duckdb::AccessMode::ReadOnly)
+        .unwrap();
+    let conn = duckdb::Connection::open_with_flags(db, config).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT epoch_ms(window_start), epoch_ms(window_end), tenant_id, total_sessions,
+                    avg_duration_ms, avg_turns, completion_rate, unique_users,
+                    epoch_ms(event_timestamp)
+             FROM matih_analytics.session_analytics
+             ORDER BY window_start, tenant_id",
+        )
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok(SessionRow {
+            window_start: r.get(0)?,
+            window_end: r.get(1)?,
+            tenant_id: r.get(2)?,
+            total_sessions: r.get(3)?,
+            avg_duration_ms: r.get(4)?,
+            avg_turns: r.get(5)?,
+            completion_rate: r.get(6)?,
+            unique_users: r.get(7)?,
+            event_timestamp: r.get(8)?,
+        })
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+fn close(actual: f64, expected: f64) -> bool {
+    (actual - expected).abs() <= 1e-9 * expected.abs().max(1.0)
+}
+
+fn close_opt(actual: Option<f64>, expected: Option<f64>) -> bool {
+    match (actual, expected) {
+        (Some(a), Some(e)) => close(a, e),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// `weir run` of MATIH's session-analytics job writes, for every 15-minute window and tenant,
+/// exactly the row the job's SQL means.
+#[test]
+fn session_analytics_matches_values_computed_from_the_input() {
+    let out = tempfile::tempdir().unwrap();
+    let define = format!("WEIR_OUT_DIR={}", out.path().display());
+    let output = weir(&[
+        "run",
+        "sample-jobs/matih/session-analytics.sql",
+        "-D",
+        &define,
+    ]);
+    assert!(
+        output.status.success(),
+        "weir run failed\n{}",
+        describe(&output)
+    );
+
+    let db = out.path().join("matih.duckdb");
+    assert!(
+        db.exists(),
+        "no {} after the run\n{}",
+        db.display(),
+        describe(&output)
+    );
+    let actual = read_session_analytics(&db);
+    let expected = expected_session_analytics(&repo_root().join("sample-jobs/data/state-changes"));
+
+    // The sample spans 8 windows for each of 3 tenants.
+    assert_eq!(expected.len(), 24, "the sample data changed shape");
+    let keys = |rows: &[SessionRow]| -> Vec<(i64, String)> {
+        rows.iter()
+            .map(|r| (r.window_start, r.tenant_id.clone()))
+            .collect()
+    };
+    assert_eq!(
+        keys(&actual),
+        keys(&expected),
+        "one row per (window, tenant), no more, no less"
+    );
+
+    let mut mismatches = Vec::new();
+    for (a, e) in actual.iter().zip(&expected) {
+        let same = a.window_end == e.window_end
+            && a.total_sessions == e.total_sessions
+            && close_opt(a.avg_duration_ms, e.avg_duration_ms)
+            && close_opt(a.avg_turns, e.avg_turns)
+            && close(a.completion_rate, e.completion_rate)
+            && a.unique_users == e.unique_users
+            && a.event_timestamp == e.event_timestamp;
+        if !same {
+            mismatches.push(format!("  got      {a:?}\n  expected {e:?}"));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} rows differ:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+
+    // The data exercises what it should: NULL averages, and sessions completing.
+    assert!(expected.iter().any(|r| r.avg_duration_ms.is_none()));
+    assert!(expected.iter().any(|r| r.completion_rate > 0.0));
+}
+
+/// A construct the engine does not support fails the run, and the message points at it.
+#[test]
+fn unsupported_construct_fails_with_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("in")).unwrap();
+    std::fs::write(
+        dir.path().join("in/part-000.json"),
+        "{\"id\":\"a\",\"ts\":\"2026-02-12 10:00:00.000\"}\n",
+    )
+    .unwrap();
+    let script = dir.path().join("pattern.sql");
+    std::fs::write(
+        &script,
+        "CREATE TEMPORARY TABLE events (
+    id STRING,
+    ts TIMESTAMP(3),
+    WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH ('connector' = 'filesystem', 'path' = 'in', 'format' = 'json');
+
+SELECT *
+FROM events MATCH_RECOGNIZE (
+    ORDER BY ts
+    MEASURES A.id AS first_id
+    PATTERN (A B)
+    DEFINE A AS A.id = 'a', B AS B.id = 'b'
+) AS m;
+",
+    )
+    .unwrap();
+    let output = weir(&["run", script.to_str().unwrap()]);
+    assert!(
+        !output.status.success(),
+        "MATCH_RECOGNIZE must not run\n{}",
+        describe(&output)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.to_uppercase().contains("MATCH_RECOGNIZE"),
+        "{}",
+        describe(&output)
+    );
+    assert!(
+        stderr.contains("line 8, column "),
+        "the error must point at line 8\n{}",
+        describe(&output)
+    );
+}
+
+#[test]
+fn help_texts_work() {
+    let output = weir(&["--help"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in ["Usage", "run", "demo"] {
+        assert!(help.contains(word), "`weir --help` lacks {word:?}\n{help}");
+    }
+
+    let output = weir(&["run", "--help"]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in ["Usage", "-D", "NAME=VALUE"] {
+        assert!(
+            help.contains(word),
+            "`weir run --help` lacks {word:?}\n{help}"
+        );
+    }
+}
