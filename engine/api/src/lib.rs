@@ -138,7 +138,10 @@ mod tests {
     #[test]
     fn column_lookup_ignores_case() {
         let page = ResultPage {
-            columns: vec![Column { name: "Tenant_ID".into(), data_type: "STRING".into() }],
+            columns: vec![Column {
+                name: "Tenant_ID".into(),
+                data_type: "STRING".into(),
+            }],
             rows: vec![],
             total_rows: 0,
         };

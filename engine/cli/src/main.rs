@@ -11,7 +11,11 @@ use weir_api::{ResultPage, RunReport};
 use weir_engine::{RunOptions, Session};
 
 #[derive(Parser)]
-#[command(name = "weir", version, about = "Weir: run Flink SQL on an embedded streaming engine")]
+#[command(
+    name = "weir",
+    version,
+    about = "Weir: run Flink SQL on an embedded streaming engine"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -120,7 +124,12 @@ fn explain_error(err: &weir_engine::Error, file: &Path, text: &str) -> anyhow::E
     let api = err.to_api();
     let mut msg = format!("error[{}]: {}", api.code, api.message);
     if let Some(span) = api.span {
-        msg.push_str(&format!("\n  --> {}:{}:{}", file.display(), span.line, span.column));
+        msg.push_str(&format!(
+            "\n  --> {}:{}:{}",
+            file.display(),
+            span.line,
+            span.column
+        ));
         if let Some(line) = text.lines().nth(span.line.saturating_sub(1) as usize) {
             let caret = " ".repeat(span.column.saturating_sub(1) as usize);
             msg.push_str(&format!("\n   |\n   | {line}\n   | {caret}^"));
@@ -130,23 +139,40 @@ fn explain_error(err: &weir_engine::Error, file: &Path, text: &str) -> anyhow::E
 }
 
 fn options_for(file: &Path, vars: HashMap<String, String>) -> RunOptions {
-    let base_dir = file.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
-    let base_dir = if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir };
-    RunOptions { base_dir, preview_rows: 20, print_to_stdout: true, vars }
+    let base_dir = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let base_dir = if base_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base_dir
+    };
+    RunOptions {
+        base_dir,
+        preview_rows: 20,
+        print_to_stdout: true,
+        vars,
+    }
 }
 
 fn run(args: RunArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let options = options_for(&args.file, parse_defines(&args.define)?);
     let mut session = Session::new(options);
     if args.explain {
-        let plans = session.explain_script(&text).map_err(|e| explain_error(&e, &args.file, &text))?;
+        let plans = session
+            .explain_script(&text)
+            .map_err(|e| explain_error(&e, &args.file, &text))?;
         for plan in plans {
             println!("{plan}");
         }
         return Ok(());
     }
-    let (report, results) = session.execute_collect(&text).map_err(|e| explain_error(&e, &args.file, &text))?;
+    let (report, results) = session
+        .execute_collect(&text)
+        .map_err(|e| explain_error(&e, &args.file, &text))?;
     for result in &results {
         print_batches(&result.batches)?;
     }
@@ -170,8 +196,15 @@ fn print_batches(batches: &[weir_engine::format::RecordBatch]) -> Result<()> {
 fn print_report(report: &RunReport) {
     let m = &report.metrics;
     for sink in &report.sinks {
-        let at = sink.duckdb.as_ref().map(|d| format!(" ({} in {})", d.table, d.path)).unwrap_or_default();
-        println!("{}: {} row(s) written by the {} connector{at}", sink.table, sink.rows_written, sink.connector);
+        let at = sink
+            .duckdb
+            .as_ref()
+            .map(|d| format!(" ({} in {})", d.table, d.path))
+            .unwrap_or_default();
+        println!(
+            "{}: {} row(s) written by the {} connector{at}",
+            sink.table, sink.rows_written, sink.connector
+        );
     }
     println!(
         "{} statement(s) in {} ms: {} row(s) read, {} malformed row(s) skipped, {} late row(s) dropped, {} window(s) fired",
@@ -195,17 +228,44 @@ fn print_page(page: &ResultPage) {
         })
         .collect();
     let widths: Vec<usize> = (0..headers.len())
-        .map(|i| cells.iter().map(|r| r[i].len()).chain([headers[i].len()]).max().unwrap_or(0))
+        .map(|i| {
+            cells
+                .iter()
+                .map(|r| r[i].len())
+                .chain([headers[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let line = |items: &[String]| {
-        items.iter().zip(&widths).map(|(s, w)| format!("{s:<w$}")).collect::<Vec<_>>().join(" | ")
+        items
+            .iter()
+            .zip(&widths)
+            .map(|(s, w)| format!("{s:<w$}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
     };
     println!("{}", line(&headers));
-    println!("{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-"));
+    println!(
+        "{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("-+-")
+    );
     for r in &cells {
         println!("{}", line(r));
     }
-    println!("{} row(s){}", page.total_rows, if (page.rows.len() as u64) < page.total_rows { " (first shown)" } else { "" });
+    println!(
+        "{} row(s){}",
+        page.total_rows,
+        if (page.rows.len() as u64) < page.total_rows {
+            " (first shown)"
+        } else {
+            ""
+        }
+    );
 }
 
 fn query(args: QueryArgs) -> Result<()> {
@@ -222,8 +282,11 @@ fn draw(db: &Path, table: &str, spec: &weir_charts::LineChartSpec, out: &Path) -
         s = spec.series,
         y = spec.y
     );
-    let page = weir_engine::duckdb_sink::query_duckdb(db, &sql, usize::MAX).map_err(|e| anyhow::anyhow!("{}", e.to_api()))?;
-    let svg = out.extension().is_some_and(|e| e.eq_ignore_ascii_case("svg"));
+    let page = weir_engine::duckdb_sink::query_duckdb(db, &sql, usize::MAX)
+        .map_err(|e| anyhow::anyhow!("{}", e.to_api()))?;
+    let svg = out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("svg"));
     if svg {
         std::fs::write(out, weir_charts::line_chart_svg(&page, spec, 1200, 600)?)?;
     } else {
@@ -234,7 +297,9 @@ fn draw(db: &Path, table: &str, spec: &weir_charts::LineChartSpec, out: &Path) -
 
 fn chart(args: ChartArgs) -> Result<()> {
     let spec = weir_charts::LineChartSpec {
-        title: args.title.unwrap_or_else(|| format!("{} per {} by {}", args.y, args.x, args.series)),
+        title: args
+            .title
+            .unwrap_or_else(|| format!("{} per {} by {}", args.y, args.x, args.series)),
         x: args.x,
         y: args.y,
         series: args.series,
@@ -250,7 +315,9 @@ fn sample_job() -> PathBuf {
     if relative.exists() {
         return relative;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(relative)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(relative)
 }
 
 fn demo(args: DemoArgs) -> Result<()> {
@@ -262,9 +329,11 @@ fn demo(args: DemoArgs) -> Result<()> {
         std::fs::remove_file(&db)?;
     }
     println!("[1/3] running {} on the embedded engine", job.display());
-    let text = std::fs::read_to_string(&job).with_context(|| format!("cannot read {}", job.display()))?;
+    let text =
+        std::fs::read_to_string(&job).with_context(|| format!("cannot read {}", job.display()))?;
     let vars = HashMap::from([("WEIR_OUT_DIR".to_string(), out.display().to_string())]);
-    let report = weir_engine::run_script(&text, &options_for(&job, vars)).map_err(|e| explain_error(&e, &job, &text))?;
+    let report = weir_engine::run_script(&text, &options_for(&job, vars))
+        .map_err(|e| explain_error(&e, &job, &text))?;
     print_report(&report);
     let table = "matih_analytics.session_analytics";
     println!("[2/3] {table} in {}", db.display());

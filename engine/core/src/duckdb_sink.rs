@@ -91,9 +91,15 @@ impl DuckDbSink {
             }
             None => quote(&table_name),
         };
-        let columns: Vec<String> =
-            def.columns.iter().map(|c| format!("{} {}", quote(&c.name), duckdb_type(&c.ty))).collect();
-        conn.execute_batch(&format!("CREATE TABLE IF NOT EXISTS {qualified} ({})", columns.join(", ")))?;
+        let columns: Vec<String> = def
+            .columns
+            .iter()
+            .map(|c| format!("{} {}", quote(&c.name), duckdb_type(&c.ty)))
+            .collect();
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS {qualified} ({})",
+            columns.join(", ")
+        ))?;
         let existing: usize = conn.query_row(
             "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND table_schema = ?",
             duckdb::params![table_name, schema_name.clone().unwrap_or_else(|| "main".into())],
@@ -110,7 +116,14 @@ impl DuckDbSink {
                 span: def.option("table-name").map(|(_, s)| s).unwrap_or(def.span),
             });
         }
-        Ok(Self { table: def.name.clone(), path, schema_name, table_name, conn: Some(conn), rows: 0 })
+        Ok(Self {
+            table: def.name.clone(),
+            path,
+            schema_name,
+            table_name,
+            conn: Some(conn),
+            rows: 0,
+        })
     }
 }
 
@@ -164,7 +177,10 @@ impl Sink for DuckDbSink {
             table: self.table.clone(),
             connector: "duckdb".into(),
             rows_written: self.rows,
-            duckdb: Some(DuckDbTarget { path: self.path.display().to_string(), table }),
+            duckdb: Some(DuckDbTarget {
+                path: self.path.display().to_string(),
+                table,
+            }),
         }
     }
 }
@@ -173,7 +189,10 @@ impl Sink for DuckDbSink {
 /// rows (with the total count).
 pub fn query_duckdb(path: &Path, sql: &str, max_rows: usize) -> Result<ResultPage> {
     if !path.exists() {
-        return Err(Error::External(format!("no DuckDB database at {}", path.display())));
+        return Err(Error::External(format!(
+            "no DuckDB database at {}",
+            path.display()
+        )));
     }
     let config = Config::default().access_mode(AccessMode::ReadOnly)?;
     let conn = Connection::open_with_flags(path, config)?;

@@ -14,7 +14,12 @@ pub enum Error {
     Unsupported { construct: String, span: Span },
     /// A connector option is missing or wrong.
     #[error("table '{table}': option '{option}': {message} (at {span})")]
-    Option { table: String, option: String, message: String, span: Span },
+    Option {
+        table: String,
+        option: String,
+        message: String,
+        span: Span,
+    },
     /// Bad input data that the script's options say must fail the job.
     #[error("{0}")]
     Data(String),
@@ -40,16 +45,20 @@ impl Error {
 
     pub fn span(&self) -> Option<Span> {
         match self {
-            Error::Sql { span, .. } | Error::Unsupported { span, .. } | Error::Option { span, .. } => {
-                Some(*span)
-            }
+            Error::Sql { span, .. }
+            | Error::Unsupported { span, .. }
+            | Error::Option { span, .. } => Some(*span),
             _ => None,
         }
     }
 
     /// The error as the UI receives it.
     pub fn to_api(&self) -> ApiError {
-        ApiError { code: self.code().into(), message: self.to_string(), span: self.span() }
+        ApiError {
+            code: self.code().into(),
+            message: self.to_string(),
+            span: self.span(),
+        }
     }
 }
 

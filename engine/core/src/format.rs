@@ -50,14 +50,18 @@ pub fn cell_json(array: &ArrayRef, row: usize) -> Value {
         }
         DataType::Decimal128(_, _) => {
             let text = cell_text(array, row);
-            text.parse::<f64>().map(float).unwrap_or(Value::String(text))
+            text.parse::<f64>()
+                .map(float)
+                .unwrap_or(Value::String(text))
         }
         _ => Value::String(cell_text(array, row)),
     }
 }
 
 fn float(f: f64) -> Value {
-    serde_json::Number::from_f64(f).map(Value::Number).unwrap_or(Value::Null)
+    serde_json::Number::from_f64(f)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
 }
 
 /// The value at `row` as text (`NULL` for nulls).
@@ -75,12 +79,16 @@ pub fn append_to_page(page: &mut ResultPage, batch: &RecordBatch, limit: usize) 
             .schema()
             .fields()
             .iter()
-            .map(|f| Column { name: f.name().clone(), data_type: SqlType::flink_name_of(f.data_type()) })
+            .map(|f| Column {
+                name: f.name().clone(),
+                data_type: SqlType::flink_name_of(f.data_type()),
+            })
             .collect();
     }
     let room = limit.saturating_sub(page.rows.len()).min(batch.num_rows());
     for row in 0..room {
-        page.rows.push(batch.columns().iter().map(|c| cell_json(c, row)).collect());
+        page.rows
+            .push(batch.columns().iter().map(|c| cell_json(c, row)).collect());
     }
     page.total_rows += batch.num_rows() as u64;
 }
@@ -112,9 +120,18 @@ mod tests {
     #[test]
     fn page_and_print_formats() {
         let batch = RecordBatch::try_from_iter(vec![
-            ("t", Arc::new(StringArray::from(vec![Some("a"), None])) as ArrayRef),
-            ("x", Arc::new(Float64Array::from(vec![1.5, 2.0])) as ArrayRef),
-            ("ts", Arc::new(TimestampMillisecondArray::from(vec![0, 1_770_892_200_250])) as ArrayRef),
+            (
+                "t",
+                Arc::new(StringArray::from(vec![Some("a"), None])) as ArrayRef,
+            ),
+            (
+                "x",
+                Arc::new(Float64Array::from(vec![1.5, 2.0])) as ArrayRef,
+            ),
+            (
+                "ts",
+                Arc::new(TimestampMillisecondArray::from(vec![0, 1_770_892_200_250])) as ArrayRef,
+            ),
         ])
         .unwrap();
         let mut page = ResultPage::default();
@@ -122,8 +139,14 @@ mod tests {
         assert_eq!(page.total_rows, 2);
         assert_eq!(page.rows.len(), 1);
         assert_eq!(page.columns[2].data_type, "TIMESTAMP(3)");
-        assert_eq!(page.rows[0][2], Value::String("1970-01-01 00:00:00.000".into()));
-        assert_eq!(row_print(&batch, 1), "+I[NULL, 2.0, 2026-02-12 10:30:00.250]");
+        assert_eq!(
+            page.rows[0][2],
+            Value::String("1970-01-01 00:00:00.000".into())
+        );
+        assert_eq!(
+            row_print(&batch, 1),
+            "+I[NULL, 2.0, 2026-02-12 10:30:00.250]"
+        );
         assert_eq!(row_json_object(&batch, 0)["x"], serde_json::json!(1.5));
     }
 }

@@ -22,7 +22,9 @@ struct WatermarkTracker {
 impl WatermarkTracker {
     /// The new watermark if this batch advanced it.
     fn observe(&mut self, batch: &RecordBatch) -> Result<Option<i64>> {
-        let Some(max) = max_event_time(batch.column(self.column))? else { return Ok(None) };
+        let Some(max) = max_event_time(batch.column(self.column))? else {
+            return Ok(None);
+        };
         let candidate = max - self.delay_ms;
         if self.current.is_none_or(|c| candidate > c) {
             self.current = Some(candidate);
@@ -40,16 +42,21 @@ pub fn run(
     preview_rows: usize,
     metrics: &mut JobMetrics,
 ) -> Result<ResultPage> {
-    let PlannedQuery { source: planned, mut operators, .. } = query;
+    let PlannedQuery {
+        source: planned,
+        mut operators,
+        ..
+    } = query;
     let mut preview = ResultPage::default();
-    let mut emit = |batches: Vec<RecordBatch>, metrics: &mut JobMetrics, sink: &mut dyn Sink| -> Result<()> {
-        for b in batches {
-            sink.write_batch(&b)?;
-            metrics.rows_written += b.num_rows() as u64;
-            append_to_page(&mut preview, &b, preview_rows);
-        }
-        Ok(())
-    };
+    let mut emit =
+        |batches: Vec<RecordBatch>, metrics: &mut JobMetrics, sink: &mut dyn Sink| -> Result<()> {
+            for b in batches {
+                sink.write_batch(&b)?;
+                metrics.rows_written += b.num_rows() as u64;
+                append_to_page(&mut preview, &b, preview_rows);
+            }
+            Ok(())
+        };
     let ops: &mut [Box<dyn Operator>] = &mut operators;
     match planned {
         PlannedSource::Values(batches) => {
@@ -59,11 +66,21 @@ pub fn run(
                 emit(out, metrics, sink)?;
             }
         }
-        PlannedSource::Table { assigner, watermark, .. } => {
+        PlannedSource::Table {
+            assigner,
+            watermark,
+            ..
+        } => {
             let Some(mut source) = source else {
-                return Err(crate::Error::Internal("a table query without its source".into()));
+                return Err(crate::Error::Internal(
+                    "a table query without its source".into(),
+                ));
             };
-            let mut tracker = watermark.map(|w| WatermarkTracker { delay_ms: w.delay_ms, column: w.column, current: None });
+            let mut tracker = watermark.map(|w| WatermarkTracker {
+                delay_ms: w.delay_ms,
+                column: w.column,
+                current: None,
+            });
             while let Some(batch) = source.next_batch(metrics)? {
                 let advanced = match tracker.as_mut() {
                     Some(t) => t.observe(&batch)?,

@@ -36,7 +36,12 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { base_dir: PathBuf::from("."), preview_rows: 100, print_to_stdout: true, vars: HashMap::new() }
+        Self {
+            base_dir: PathBuf::from("."),
+            preview_rows: 100,
+            print_to_stdout: true,
+            vars: HashMap::new(),
+        }
     }
 }
 

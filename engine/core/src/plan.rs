@@ -20,9 +20,11 @@ use datafusion::execution::{FunctionRegistry, SessionStateBuilder};
 use datafusion::logical_expr::{
     AggregateUDF, Expr, HigherOrderUDF, LogicalPlan, ScalarUDF, TableSource, WindowUDF,
 };
+use datafusion::optimizer::simplify_expressions::SimplifyExpressions;
+use datafusion::optimizer::{Optimizer, OptimizerContext};
 use datafusion::physical_expr::aggregate::LoweredAggregateBuilder;
-use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
 use datafusion::physical_expr::execution_props::ExecutionProps;
+use datafusion::physical_expr::{create_physical_expr, PhysicalExpr};
 use datafusion::sql::planner::{ContextProvider, ParserOptions, SqlToRel};
 use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::TokenWithSpan;
@@ -31,14 +33,20 @@ use weir_api::Span;
 use crate::operators::calc::Conform;
 use crate::operators::window_aggregate::{AggregateCall, GroupSlot};
 use crate::operators::{Filter, Operator, Projection, WindowAggregate, WindowAssigner};
-use crate::sql::query::{keyword_span, ParsedQuery, WindowSpec, WINDOW_END, WINDOW_START, WINDOW_TIME};
+use crate::sql::query::{
+    keyword_span, ParsedQuery, WindowSpec, WINDOW_END, WINDOW_START, WINDOW_TIME,
+};
 use crate::sql::TableDef;
 use crate::{Error, Result};
 
 /// Where a planned query's rows come from.
 pub enum PlannedSource {
     /// A declared table, with window assignment and its watermark when it has them.
-    Table { def: TableDef, assigner: Option<WindowAssigner>, watermark: Option<Watermark> },
+    Table {
+        def: TableDef,
+        assigner: Option<WindowAssigner>,
+        watermark: Option<Watermark>,
+    },
     /// Constant rows (`VALUES`, or `SELECT` without `FROM`).
     Values(Vec<RecordBatch>),
 }
@@ -61,7 +69,11 @@ pub struct PlannedQuery {
 impl fmt::Display for PlannedQuery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.source {
-            PlannedSource::Table { def, assigner, watermark } => {
+            PlannedSource::Table {
+                def,
+                assigner,
+                watermark,
+            } => {
                 write!(f, "Source: {}", def.name)?;
                 if let Some(w) = watermark {
                     write!(f, " (watermark on column #{} - {}ms)", w.column, w.delay_ms)?;
@@ -71,7 +83,11 @@ impl fmt::Display for PlannedQuery {
                     writeln!(f, "{a}")?;
                 }
             }
-            PlannedSource::Values(b) => writeln!(f, "Values: {} row(s)", b.iter().map(|b| b.num_rows()).sum::<usize>())?,
+            PlannedSource::Values(b) => writeln!(
+                f,
+                "Values: {} row(s)",
+                b.iter().map(|b| b.num_rows()).sum::<usize>()
+            )?,
         }
         for op in &self.operators {
             writeln!(f, "{op}")?;
@@ -91,12 +107,19 @@ fn reference_key(name: &TableReference) -> String {
     match name {
         TableReference::Bare { table } => table.to_string(),
         TableReference::Partial { schema, table } => format!("{schema}.{table}"),
-        TableReference::Full { catalog, schema, table } => format!("{catalog}.{schema}.{table}"),
+        TableReference::Full {
+            catalog,
+            schema,
+            table,
+        } => format!("{catalog}.{schema}.{table}"),
     }
 }
 
 impl ContextProvider for Provider<'_> {
-    fn get_table_source(&self, name: TableReference) -> datafusion::common::Result<Arc<dyn TableSource>> {
+    fn get_table_source(
+        &self,
+        name: TableReference,
+    ) -> datafusion::common::Result<Arc<dyn TableSource>> {
         let key = reference_key(&name);
         match self.tables.get(&key) {
             Some(schema) => Ok(provider_as_source(Arc::new(EmptyTable::new(schema.clone())))),
@@ -127,7 +150,11 @@ impl ContextProvider for Provider<'_> {
         self.state.scalar_functions().keys().cloned().collect()
     }
     fn higher_order_function_names(&self) -> Vec<String> {
-        self.state.higher_order_functions().keys().cloned().collect()
+        self.state
+            .higher_order_functions()
+            .keys()
+            .cloned()
+            .collect()
     }
     fn udaf_names(&self) -> Vec<String> {
         self.state.aggregate_functions().keys().cloned().collect()
@@ -156,15 +183,25 @@ fn plan_error(e: DataFusionError, fallback: Span) -> Error {
     let span = e
         .diagnostic()
         .and_then(|d| d.span)
-        .map(|s| Span { line: s.start.line.max(1) as u32, column: s.start.column.max(1) as u32 })
+        .map(|s| Span {
+            line: s.start.line.max(1) as u32,
+            column: s.start.column.max(1) as u32,
+        })
         .unwrap_or(fallback);
     let message = match e.find_root() {
-        DataFusionError::Plan(m) | DataFusionError::NotImplemented(m) | DataFusionError::Execution(m) => m.clone(),
+        DataFusionError::Plan(m)
+        | DataFusionError::NotImplemented(m)
+        | DataFusionError::Execution(m) => m.clone(),
         DataFusionError::SchemaError(s, _) => s.to_string(),
         other => other.to_string(),
     };
-    if message.contains("Unsupported") || matches!(e.find_root(), DataFusionError::NotImplemented(_)) {
-        return Error::Unsupported { construct: message, span };
+    if message.contains("Unsupported")
+        || matches!(e.find_root(), DataFusionError::NotImplemented(_))
+    {
+        return Error::Unsupported {
+            construct: message,
+            span,
+        };
     }
     Error::Sql { message, span }
 }
@@ -181,8 +218,13 @@ struct Converter<'a> {
 
 impl Converter<'_> {
     fn unsupported(&self, construct: &str, keyword: Option<Keyword>) -> Error {
-        let span = keyword.and_then(|k| keyword_span(self.tokens, k)).unwrap_or(self.span);
-        Error::Unsupported { construct: construct.to_string(), span }
+        let span = keyword
+            .and_then(|k| keyword_span(self.tokens, k))
+            .unwrap_or(self.span);
+        Error::Unsupported {
+            construct: construct.to_string(),
+            span,
+        }
     }
 
     fn physical(&self, expr: &Expr, schema: &DFSchema) -> Result<Arc<dyn PhysicalExpr>> {
@@ -193,14 +235,18 @@ impl Converter<'_> {
         match plan {
             LogicalPlan::TableScan(scan) => {
                 let key = reference_key(&scan.table_name);
-                let def = self
-                    .catalog
-                    .get(&key)
-                    .cloned()
-                    .ok_or_else(|| Error::Internal(format!("planned a scan of unknown table {key}")))?;
+                let def = self.catalog.get(&key).cloned().ok_or_else(|| {
+                    Error::Internal(format!("planned a scan of unknown table {key}"))
+                })?;
                 let source_schema = def.arrow_schema();
                 let watermark = def.watermark.as_ref().and_then(|w| {
-                    source_schema.index_of(&w.column).ok().map(|column| Watermark { column, delay_ms: w.delay_ms })
+                    source_schema
+                        .index_of(&w.column)
+                        .ok()
+                        .map(|column| Watermark {
+                            column,
+                            delay_ms: w.delay_ms,
+                        })
                 });
                 let assigner = match self.window {
                     Some(spec) => {
@@ -214,7 +260,9 @@ impl Converter<'_> {
                                 span: spec.span,
                             });
                         }
-                        let column = source_schema.index_of(&spec.time_column).map_err(|e| Error::Internal(e.to_string()))?;
+                        let column = source_schema
+                            .index_of(&spec.time_column)
+                            .map_err(|e| Error::Internal(e.to_string()))?;
                         Some(WindowAssigner::new(&source_schema, column, spec.kind))
                     }
                     None => None,
@@ -224,19 +272,35 @@ impl Converter<'_> {
                     let exprs: Vec<Arc<dyn PhysicalExpr>> = indices
                         .iter()
                         .map(|i| {
-                            Arc::new(datafusion::physical_expr::expressions::Column::new(full.field(*i).name(), *i))
-                                as Arc<dyn PhysicalExpr>
+                            Arc::new(datafusion::physical_expr::expressions::Column::new(
+                                full.field(*i).name(),
+                                *i,
+                            )) as Arc<dyn PhysicalExpr>
                         })
                         .collect();
-                    self.operators.push(Box::new(Projection::new(exprs, Arc::new(scan.projected_schema.as_arrow().clone()))));
+                    self.operators.push(Box::new(Projection::new(
+                        exprs,
+                        Arc::new(scan.projected_schema.as_arrow().clone()),
+                    )));
                 }
-                self.source = Some(PlannedSource::Table { def, assigner, watermark });
+                self.source = Some(PlannedSource::Table {
+                    def,
+                    assigner,
+                    watermark,
+                });
                 Ok(())
             }
             LogicalPlan::Projection(p) => {
                 self.convert(&p.input)?;
-                let exprs = p.expr.iter().map(|e| self.physical(e, p.input.schema())).collect::<Result<Vec<_>>>()?;
-                self.operators.push(Box::new(Projection::new(exprs, Arc::new(p.schema.as_arrow().clone()))));
+                let exprs = p
+                    .expr
+                    .iter()
+                    .map(|e| self.physical(e, p.input.schema()))
+                    .collect::<Result<Vec<_>>>()?;
+                self.operators.push(Box::new(Projection::new(
+                    exprs,
+                    Arc::new(p.schema.as_arrow().clone()),
+                )));
                 Ok(())
             }
             LogicalPlan::Filter(f) => {
@@ -259,8 +323,9 @@ impl Converter<'_> {
             LogicalPlan::EmptyRelation(e) => {
                 let rows = usize::from(e.produce_one_row);
                 let options = RecordBatchOptions::new().with_row_count(Some(rows));
-                let batch = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &options)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let batch =
+                    RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &options)
+                        .map_err(|e| Error::Internal(e.to_string()))?;
                 self.source = Some(PlannedSource::Values(vec![batch]));
                 Ok(())
             }
@@ -268,7 +333,9 @@ impl Converter<'_> {
             LogicalPlan::Sort(_) => Err(self.unsupported("ORDER BY", Some(Keyword::ORDER))),
             LogicalPlan::Limit(_) => Err(self.unsupported("LIMIT", Some(Keyword::LIMIT))),
             LogicalPlan::Union(_) => Err(self.unsupported("UNION", Some(Keyword::UNION))),
-            LogicalPlan::Distinct(_) => Err(self.unsupported("SELECT DISTINCT", Some(Keyword::DISTINCT))),
+            LogicalPlan::Distinct(_) => {
+                Err(self.unsupported("SELECT DISTINCT", Some(Keyword::DISTINCT)))
+            }
             LogicalPlan::Window(_) => Err(self.unsupported("OVER windows", Some(Keyword::OVER))),
             LogicalPlan::Unnest(_) => Err(self.unsupported("UNNEST", Some(Keyword::UNNEST))),
             LogicalPlan::Subquery(_) => Err(self.unsupported("subqueries", Some(Keyword::SELECT))),
@@ -293,17 +360,25 @@ impl Converter<'_> {
                 Expr::Column(c) if c.name == WINDOW_END => slots.push(GroupSlot::WindowEnd),
                 Expr::Column(c) if c.name == WINDOW_TIME => slots.push(GroupSlot::WindowTime),
                 Expr::GroupingSet(_) => {
-                    return Err(self.unsupported("GROUPING SETS, ROLLUP and CUBE", Some(Keyword::GROUP)))
+                    return Err(
+                        self.unsupported("GROUPING SETS, ROLLUP and CUBE", Some(Keyword::GROUP))
+                    )
                 }
                 other => {
                     let p = self.physical(other, input)?;
-                    key_types.push(p.data_type(input.as_arrow()).map_err(|e| plan_error(e, self.span))?);
+                    key_types.push(
+                        p.data_type(input.as_arrow())
+                            .map_err(|e| plan_error(e, self.span))?,
+                    );
                     slots.push(GroupSlot::Key(keys.len()));
                     keys.push(p);
                 }
             }
         }
-        if !slots.iter().any(|s| matches!(s, GroupSlot::WindowStart | GroupSlot::WindowEnd)) {
+        if !slots
+            .iter()
+            .any(|s| matches!(s, GroupSlot::WindowStart | GroupSlot::WindowEnd))
+        {
             return Err(Error::Sql {
                 message: "a windowed aggregation must GROUP BY window_start and window_end".into(),
                 span: keyword_span(self.tokens, Keyword::GROUP).unwrap_or(spec.span),
@@ -311,9 +386,14 @@ impl Converter<'_> {
         }
         let start_index = input
             .index_of_column_by_name(None, WINDOW_START)
-            .ok_or_else(|| Error::Sql { message: "window_start is not available to GROUP BY".into(), span: spec.span })?;
-        let window_start = Arc::new(datafusion::physical_expr::expressions::Column::new(WINDOW_START, start_index))
-            as Arc<dyn PhysicalExpr>;
+            .ok_or_else(|| Error::Sql {
+                message: "window_start is not available to GROUP BY".into(),
+                span: spec.span,
+            })?;
+        let window_start = Arc::new(datafusion::physical_expr::expressions::Column::new(
+            WINDOW_START,
+            start_index,
+        )) as Arc<dyn PhysicalExpr>;
         let mut aggregates = Vec::new();
         for e in &a.aggr_expr {
             let lowered = LoweredAggregateBuilder::new(e, input, input.as_arrow(), &self.props)
@@ -321,7 +401,9 @@ impl Converter<'_> {
                 .map_err(|e| plan_error(e, self.span))?;
             let (function, filter) = (lowered.aggregate, lowered.filter);
             if !lowered.order_bys.is_empty() {
-                return Err(self.unsupported("ORDER BY inside an aggregate call", Some(Keyword::ORDER)));
+                return Err(
+                    self.unsupported("ORDER BY inside an aggregate call", Some(Keyword::ORDER))
+                );
             }
             aggregates.push(AggregateCall { function, filter });
         }
@@ -340,7 +422,11 @@ impl Converter<'_> {
 }
 
 /// Evaluates constant rows into one batch of `schema`.
-fn values_batch(rows: &[Vec<Expr>], schema: SchemaRef, props: &ExecutionProps) -> datafusion::common::Result<RecordBatch> {
+fn values_batch(
+    rows: &[Vec<Expr>],
+    schema: SchemaRef,
+    props: &ExecutionProps,
+) -> datafusion::common::Result<RecordBatch> {
     let empty = DFSchema::empty();
     let one_row = RecordBatch::try_new_with_options(
         Arc::new(Schema::empty()),
@@ -351,22 +437,31 @@ fn values_batch(rows: &[Vec<Expr>], schema: SchemaRef, props: &ExecutionProps) -
     for (c, field) in schema.fields().iter().enumerate() {
         let mut scalars = Vec::with_capacity(rows.len());
         for row in rows {
-            let expr = row.get(c).ok_or_else(|| DataFusionError::Plan("VALUES rows differ in length".into()))?;
+            let expr = row
+                .get(c)
+                .ok_or_else(|| DataFusionError::Plan("VALUES rows differ in length".into()))?;
             let value = create_physical_expr(expr, &empty, props)?.evaluate(&one_row)?;
             let scalar = match value {
                 datafusion::logical_expr::ColumnarValue::Scalar(s) => s,
-                datafusion::logical_expr::ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0)?,
+                datafusion::logical_expr::ColumnarValue::Array(a) => {
+                    ScalarValue::try_from_array(&a, 0)?
+                }
             };
             scalars.push(scalar.cast_to(field.data_type())?);
         }
         columns.push(ScalarValue::iter_to_array(scalars)?);
     }
     let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
-    Ok(RecordBatch::try_new_with_options(schema, columns, &options)?)
+    Ok(RecordBatch::try_new_with_options(
+        schema, columns, &options,
+    )?)
 }
 
 /// Plans a query over the declared tables.
-pub fn plan_query(parsed: &ParsedQuery, catalog: &HashMap<String, TableDef>) -> Result<PlannedQuery> {
+pub fn plan_query(
+    parsed: &ParsedQuery,
+    catalog: &HashMap<String, TableDef>,
+) -> Result<PlannedQuery> {
     let mut tables = HashMap::new();
     for (name, def) in catalog {
         let schema = def.arrow_schema();
@@ -376,9 +471,23 @@ pub fn plan_query(parsed: &ParsedQuery, catalog: &HashMap<String, TableDef>) -> 
         };
         let schema = if windowed {
             // The window columns: computed by the WindowAssigner at the source.
-            let column = def.columns.iter().position(|c| parsed.window.as_ref().is_some_and(|w| w.time_column == c.name));
+            let column = def.columns.iter().position(|c| {
+                parsed
+                    .window
+                    .as_ref()
+                    .is_some_and(|w| w.time_column == c.name)
+            });
             match column {
-                Some(i) => WindowAssigner::new(&schema, i, parsed.window.as_ref().map(|w| w.kind).ok_or_else(|| Error::Internal("window vanished".into()))?).schema(),
+                Some(i) => WindowAssigner::new(
+                    &schema,
+                    i,
+                    parsed
+                        .window
+                        .as_ref()
+                        .map(|w| w.kind)
+                        .ok_or_else(|| Error::Internal("window vanished".into()))?,
+                )
+                .schema(),
                 None => Arc::new(schema),
             }
         } else {
@@ -386,7 +495,11 @@ pub fn plan_query(parsed: &ParsedQuery, catalog: &HashMap<String, TableDef>) -> 
         };
         tables.insert(name.clone(), schema);
     }
-    let provider = Provider { state: session_state(), tables, _catalog: catalog };
+    let provider = Provider {
+        state: session_state(),
+        tables,
+        _catalog: catalog,
+    };
     let mut options = ParserOptions::default();
     options.enable_ident_normalization = false;
     options.collect_spans = true;
@@ -394,12 +507,20 @@ pub fn plan_query(parsed: &ParsedQuery, catalog: &HashMap<String, TableDef>) -> 
     options.parse_float_as_decimal = false;
     let planner = SqlToRel::new_with_options(&provider, options);
     let plan = planner
-        .sql_statement_to_plan(datafusion::sql::sqlparser::ast::Statement::Query(parsed.query.clone()))
+        .sql_statement_to_plan(datafusion::sql::sqlparser::ast::Statement::Query(
+            parsed.query.clone(),
+        ))
         .map_err(|e| plan_error(e, parsed.span))?;
     let plan = provider
         .state
         .analyzer()
         .execute_and_check(plan, provider.state.config_options(), |_, _| {})
+        .map_err(|e| plan_error(e, parsed.span))?;
+    // Expression simplification only (constant folding, COALESCE to CASE...): DataFusion's
+    // other optimizer rules assume batch execution and would reshape the streaming plan.
+    let simplify = Optimizer::with_rules(vec![Arc::new(SimplifyExpressions::new())]);
+    let plan = simplify
+        .optimize(plan, &OptimizerContext::new(), |_, _| {})
         .map_err(|e| plan_error(e, parsed.span))?;
     let mut converter = Converter {
         catalog,
@@ -414,8 +535,13 @@ pub fn plan_query(parsed: &ParsedQuery, catalog: &HashMap<String, TableDef>) -> 
     let source = converter
         .source
         .ok_or_else(|| Error::Internal("the plan has no source".into()))?;
-    if let (Some(spec), PlannedSource::Table { assigner: None, .. } | PlannedSource::Values(_)) = (&parsed.window, &source) {
-        return Err(Error::Sql { message: "the window's table is not read by this query".into(), span: spec.span });
+    if let (Some(spec), PlannedSource::Table { assigner: None, .. } | PlannedSource::Values(_)) =
+        (&parsed.window, &source)
+    {
+        return Err(Error::Sql {
+            message: "the window's table is not read by this query".into(),
+            span: spec.span,
+        });
     }
     Ok(PlannedQuery {
         source,
@@ -430,7 +556,13 @@ pub fn conform_to_sink(query: &mut PlannedQuery, sink: &TableDef, at: Span) -> R
     let target = Arc::new(sink.arrow_schema());
     let produced = &query.schema;
     if produced.fields().len() != target.fields().len() {
-        let names = |s: &Schema| s.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ");
+        let names = |s: &Schema| {
+            s.fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         return Err(Error::Sql {
             message: format!(
                 "the query produces {} columns ({}) but table '{}' has {} ({})",

@@ -43,7 +43,12 @@ impl Sink for CollectSink {
         Ok(())
     }
     fn report(&self) -> SinkReport {
-        SinkReport { table: "(query)".into(), connector: "collect".into(), rows_written: self.rows, duckdb: None }
+        SinkReport {
+            table: "(query)".into(),
+            connector: "collect".into(),
+            rows_written: self.rows,
+            duckdb: None,
+        }
     }
 }
 
@@ -62,7 +67,11 @@ pub struct Session {
 
 impl Session {
     pub fn new(options: RunOptions) -> Self {
-        Self { options, tables: HashMap::new(), config: BTreeMap::new() }
+        Self {
+            options,
+            tables: HashMap::new(),
+            config: BTreeMap::new(),
+        }
     }
 
     /// The value of a `SET` key.
@@ -100,11 +109,19 @@ impl Session {
                         if def.if_not_exists {
                             continue;
                         }
-                        return Err(Error::Sql { message: format!("table '{}' already exists", def.name), span: def.span });
+                        return Err(Error::Sql {
+                            message: format!("table '{}' already exists", def.name),
+                            span: def.span,
+                        });
                     }
                     tables.insert(def.name.clone(), (**def).clone());
                 }
-                Statement::Insert { target, target_span, query, .. } => {
+                Statement::Insert {
+                    target,
+                    target_span,
+                    query,
+                    ..
+                } => {
                     let sink = tables.get(target).cloned().ok_or_else(|| Error::Sql {
                         message: format!("table '{target}' is not declared: add CREATE TABLE {target} (...) WITH (...)"),
                         span: *target_span,
@@ -112,17 +129,26 @@ impl Session {
                     validate(&sink, Role::Sink)?;
                     let mut planned = self.plan(query.clone(), &tables)?;
                     conform_to_sink(&mut planned, &sink, *target_span)?;
-                    jobs.push(Job { query: planned, target: Target::Table(sink) });
+                    jobs.push(Job {
+                        query: planned,
+                        target: Target::Table(sink),
+                    });
                 }
                 Statement::Query { query, .. } => {
                     let planned = self.plan(query.clone(), &tables)?;
-                    jobs.push(Job { query: planned, target: Target::Collect });
+                    jobs.push(Job {
+                        query: planned,
+                        target: Target::Collect,
+                    });
                 }
             }
         }
         self.tables = tables;
         self.config = config;
-        let mut report = RunReport { statements: statements.len(), ..RunReport::default() };
+        let mut report = RunReport {
+            statements: statements.len(),
+            ..RunReport::default()
+        };
         let mut results = Vec::new();
         for job in jobs {
             let mut metrics = JobMetrics::default();
@@ -133,13 +159,26 @@ impl Session {
             let schema = job.query.schema.clone();
             let (preview, sink_report, collected) = guard(|| match &job.target {
                 Target::Table(def) => {
-                    let mut sink = open_sink(def, &self.options.base_dir, self.options.print_to_stdout)?;
-                    let preview = crate::job::run(job.query, source, sink.as_mut(), self.options.preview_rows, &mut metrics)?;
+                    let mut sink =
+                        open_sink(def, &self.options.base_dir, self.options.print_to_stdout)?;
+                    let preview = crate::job::run(
+                        job.query,
+                        source,
+                        sink.as_mut(),
+                        self.options.preview_rows,
+                        &mut metrics,
+                    )?;
                     Ok((preview, Some(sink.report()), None))
                 }
                 Target::Collect => {
                     let mut sink = CollectSink::default();
-                    let preview = crate::job::run(job.query, source, &mut sink, self.options.preview_rows, &mut metrics)?;
+                    let preview = crate::job::run(
+                        job.query,
+                        source,
+                        &mut sink,
+                        self.options.preview_rows,
+                        &mut metrics,
+                    )?;
                     Ok((preview, None, Some(sink.batches)))
                 }
             })?;
@@ -156,7 +195,11 @@ impl Session {
         Ok((report, results))
     }
 
-    fn plan(&self, tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>, tables: &HashMap<String, TableDef>) -> Result<PlannedQuery> {
+    fn plan(
+        &self,
+        tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
+        tables: &HashMap<String, TableDef>,
+    ) -> Result<PlannedQuery> {
         let parsed = parse_query(tokens)?;
         let planned = plan_query(&parsed, tables)?;
         if let PlannedSource::Table { def, .. } = &planned.source {
@@ -178,16 +221,31 @@ impl Session {
                     self.config.insert(key, value);
                 }
                 Statement::Reset { .. } => {}
-                Statement::Insert { target, target_span, query, .. } => {
-                    let sink = self.tables.get(&target).cloned().ok_or_else(|| Error::Sql {
-                        message: format!("table '{target}' is not declared"),
-                        span: target_span,
-                    })?;
+                Statement::Insert {
+                    target,
+                    target_span,
+                    query,
+                    ..
+                } => {
+                    let sink = self
+                        .tables
+                        .get(&target)
+                        .cloned()
+                        .ok_or_else(|| Error::Sql {
+                            message: format!("table '{target}' is not declared"),
+                            span: target_span,
+                        })?;
                     let mut planned = self.plan(query, &self.tables)?;
                     conform_to_sink(&mut planned, &sink, target_span)?;
-                    plans.push(format!("{planned}Sink: {} ({})", sink.name, sink.option("connector").map(|(c, _)| c).unwrap_or("?")));
+                    plans.push(format!(
+                        "{planned}Sink: {} ({})",
+                        sink.name,
+                        sink.option("connector").map(|(c, _)| c).unwrap_or("?")
+                    ));
                 }
-                Statement::Query { query, .. } => plans.push(self.plan(query, &self.tables)?.to_string()),
+                Statement::Query { query, .. } => {
+                    plans.push(self.plan(query, &self.tables)?.to_string())
+                }
             }
         }
         Ok(plans)
@@ -198,7 +256,12 @@ impl Session {
         let statements = parse_script(query, &self.options.vars)?;
         let tokens = match statements.into_iter().next() {
             Some(Statement::Query { query, .. }) | Some(Statement::Insert { query, .. }) => query,
-            _ => return Err(Error::Sql { message: "EXPLAIN needs a query".into(), span: Span { line: 1, column: 1 } }),
+            _ => {
+                return Err(Error::Sql {
+                    message: "EXPLAIN needs a query".into(),
+                    span: Span { line: 1, column: 1 },
+                })
+            }
         };
         Ok(self.plan(tokens, &self.tables)?.to_string())
     }

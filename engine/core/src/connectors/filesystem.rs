@@ -21,7 +21,11 @@ use crate::{Error, Result};
 pub const BATCH_ROWS: usize = 8192;
 
 fn json_options(def: &TableDef) -> Result<JsonOptions> {
-    let flag = |key: &str| def.option(key).and_then(|(v, _)| parse_bool(v)).unwrap_or(false);
+    let flag = |key: &str| {
+        def.option(key)
+            .and_then(|(v, _)| parse_bool(v))
+            .unwrap_or(false)
+    };
     let options = JsonOptions {
         fail_on_missing_field: flag("json.fail-on-missing-field"),
         ignore_parse_errors: flag("json.ignore-parse-errors"),
@@ -42,11 +46,15 @@ fn json_options(def: &TableDef) -> Result<JsonOptions> {
         },
     };
     if options.fail_on_missing_field && options.ignore_parse_errors {
-        let span = def.option("json.ignore-parse-errors").map(|(_, s)| s).unwrap_or(def.span);
+        let span = def
+            .option("json.ignore-parse-errors")
+            .map(|(_, s)| s)
+            .unwrap_or(def.span);
         return Err(Error::Option {
             table: def.name.clone(),
             option: "json.ignore-parse-errors".into(),
-            message: "cannot be true together with 'json.fail-on-missing-field' (as in Flink)".into(),
+            message: "cannot be true together with 'json.fail-on-missing-field' (as in Flink)"
+                .into(),
             span,
         });
     }
@@ -143,7 +151,8 @@ impl Source for FileSource {
             }
             let path = &self.files[file];
             if self.reader.is_none() {
-                let f = File::open(path).map_err(|e| Error::External(format!("cannot open {}: {e}", path.display())))?;
+                let f = File::open(path)
+                    .map_err(|e| Error::External(format!("cannot open {}: {e}", path.display())))?;
                 let mut reader = BufReader::new(f);
                 // Resume inside a file (after a restore): skip the lines already read.
                 let mut skipped = 0;
@@ -156,7 +165,9 @@ impl Source for FileSource {
                 }
                 self.reader = Some((reader, line));
             }
-            let Some((reader, consumed)) = self.reader.as_mut() else { continue };
+            let Some((reader, consumed)) = self.reader.as_mut() else {
+                continue;
+            };
             let mut end_of_file = false;
             while self.decoder.buffered_rows() < BATCH_ROWS {
                 self.line.clear();
@@ -189,21 +200,25 @@ impl Source for FileSource {
                 match self.decoder.decode_line(text) {
                     Ok(true) => metrics.rows_read += 1,
                     Ok(false) => metrics.parse_errors_skipped += 1,
-                    Err(e) => {
-                        return Err(Error::Data(format!(
-                            "{}:{}: {e} (set 'json.ignore-parse-errors' = 'true' to skip such rows)",
-                            path.display(),
-                            consumed
-                        )))
-                    }
+                    Err(e) => return Err(Error::Data(format!(
+                        "{}:{}: {e} (set 'json.ignore-parse-errors' = 'true' to skip such rows)",
+                        path.display(),
+                        consumed
+                    ))),
                 }
             }
             let consumed_now = *consumed;
             self.offset = if end_of_file {
                 self.reader = None;
-                SourceOffset::File { file: file + 1, line: 0 }
+                SourceOffset::File {
+                    file: file + 1,
+                    line: 0,
+                }
             } else {
-                SourceOffset::File { file, line: consumed_now }
+                SourceOffset::File {
+                    file,
+                    line: consumed_now,
+                }
             };
             if self.decoder.buffered_rows() > 0 {
                 return Ok(Some(self.decoder.flush()?));
@@ -232,9 +247,17 @@ impl FileSink {
         let dir = table_path(def, base);
         std::fs::create_dir_all(&dir)
             .map_err(|e| Error::External(format!("cannot create {}: {e}", dir.display())))?;
-        let ignore_null_fields =
-            def.option("json.encode.ignore-null-fields").and_then(|(v, _)| parse_bool(v)).unwrap_or(false);
-        Ok(Self { table: def.name.clone(), dir, in_progress: None, ignore_null_fields, rows: 0 })
+        let ignore_null_fields = def
+            .option("json.encode.ignore-null-fields")
+            .and_then(|(v, _)| parse_bool(v))
+            .unwrap_or(false);
+        Ok(Self {
+            table: def.name.clone(),
+            dir,
+            in_progress: None,
+            ignore_null_fields,
+            rows: 0,
+        })
     }
 
     fn part_name() -> String {
@@ -255,7 +278,9 @@ impl Sink for FileSink {
                 .map_err(|e| Error::External(format!("cannot create {}: {e}", path.display())))?;
             self.in_progress = Some((path, BufWriter::new(file)));
         }
-        let Some((_, writer)) = self.in_progress.as_mut() else { return Ok(()) };
+        let Some((_, writer)) = self.in_progress.as_mut() else {
+            return Ok(());
+        };
         for row in 0..batch.num_rows() {
             let mut value = row_json_object(batch, row);
             if self.ignore_null_fields {
@@ -287,6 +312,11 @@ impl Sink for FileSink {
     }
 
     fn report(&self) -> SinkReport {
-        SinkReport { table: self.table.clone(), connector: "filesystem".into(), rows_written: self.rows, duckdb: None }
+        SinkReport {
+            table: self.table.clone(),
+            connector: "filesystem".into(),
+            rows_written: self.rows,
+            duckdb: None,
+        }
     }
 }

@@ -33,7 +33,11 @@ pub struct JsonOptions {
 
 impl Default for JsonOptions {
     fn default() -> Self {
-        Self { fail_on_missing_field: false, ignore_parse_errors: false, timestamp_standard: TimestampStandard::Sql }
+        Self {
+            fail_on_missing_field: false,
+            ignore_parse_errors: false,
+            timestamp_standard: TimestampStandard::Sql,
+        }
     }
 }
 
@@ -65,14 +69,25 @@ pub struct JsonDecoder {
 
 impl JsonDecoder {
     pub fn new(schema: SchemaRef, options: JsonOptions, required_columns: &[usize]) -> Self {
-        let builders = schema.fields().iter().map(|f| builder_for(f.data_type())).collect();
+        let builders = schema
+            .fields()
+            .iter()
+            .map(|f| builder_for(f.data_type()))
+            .collect();
         let mut required = vec![false; schema.fields().len()];
         for &i in required_columns {
             if let Some(r) = required.get_mut(i) {
                 *r = true;
             }
         }
-        Self { schema, options, builders, required, rows: 0, cells: Vec::new() }
+        Self {
+            schema,
+            options,
+            builders,
+            required,
+            rows: 0,
+            cells: Vec::new(),
+        }
     }
 
     pub fn ignores_parse_errors(&self) -> bool {
@@ -89,7 +104,11 @@ impl JsonDecoder {
         match self.convert_line(line) {
             Ok(()) => {
                 for (i, cell) in self.cells.drain(..).enumerate() {
-                    append(self.builders[i].as_mut(), self.schema.field(i).data_type(), cell);
+                    append(
+                        self.builders[i].as_mut(),
+                        self.schema.field(i).data_type(),
+                        cell,
+                    );
                 }
                 self.rows += 1;
                 Ok(true)
@@ -101,7 +120,8 @@ impl JsonDecoder {
 
     fn convert_line(&mut self, line: &str) -> std::result::Result<(), String> {
         self.cells.clear();
-        let value: Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON ({e})"))?;
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| format!("not valid JSON ({e})"))?;
         let Value::Object(map) = value else {
             return Err("a JSON object was expected".into());
         };
@@ -153,8 +173,12 @@ fn builder_for(dt: &DataType) -> Box<dyn ArrayBuilder> {
         DataType::Timestamp(TimeUnit::Microsecond, tz) => {
             Box::new(TimestampMicrosecondBuilder::new().with_timezone_opt(tz.clone()))
         }
-        DataType::Timestamp(_, tz) => Box::new(TimestampNanosecondBuilder::new().with_timezone_opt(tz.clone())),
-        DataType::List(f) => Box::new(ListBuilder::new(builder_for(f.data_type())).with_field(f.clone())),
+        DataType::Timestamp(_, tz) => {
+            Box::new(TimestampNanosecondBuilder::new().with_timezone_opt(tz.clone()))
+        }
+        DataType::List(f) => {
+            Box::new(ListBuilder::new(builder_for(f.data_type())).with_field(f.clone()))
+        }
         _ => Box::new(StringBuilder::new()),
     }
 }
@@ -173,28 +197,74 @@ fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, cell: Cell) {
         _ => None,
     };
     match dt {
-        DataType::Boolean => push!(builder, BooleanBuilder, match cell { Cell::Bool(b) => Some(b), _ => None }),
+        DataType::Boolean => push!(
+            builder,
+            BooleanBuilder,
+            match cell {
+                Cell::Bool(b) => Some(b),
+                _ => None,
+            }
+        ),
         DataType::Int8 => push!(builder, Int8Builder, int(&cell).map(|v| v as i8)),
         DataType::Int16 => push!(builder, Int16Builder, int(&cell).map(|v| v as i16)),
         DataType::Int32 => push!(builder, Int32Builder, int(&cell).map(|v| v as i32)),
         DataType::Int64 => push!(builder, Int64Builder, int(&cell)),
-        DataType::Float32 => push!(builder, Float32Builder, match cell { Cell::Float(f) => Some(f as f32), _ => None }),
-        DataType::Float64 => push!(builder, Float64Builder, match cell { Cell::Float(f) => Some(f), _ => None }),
-        DataType::Decimal128(..) => push!(builder, Decimal128Builder, match cell { Cell::Decimal(d) => Some(d), _ => None }),
-        DataType::Date32 => push!(builder, Date32Builder, match cell { Cell::Date(d) => Some(d), _ => None }),
+        DataType::Float32 => push!(
+            builder,
+            Float32Builder,
+            match cell {
+                Cell::Float(f) => Some(f as f32),
+                _ => None,
+            }
+        ),
+        DataType::Float64 => push!(
+            builder,
+            Float64Builder,
+            match cell {
+                Cell::Float(f) => Some(f),
+                _ => None,
+            }
+        ),
+        DataType::Decimal128(..) => push!(
+            builder,
+            Decimal128Builder,
+            match cell {
+                Cell::Decimal(d) => Some(d),
+                _ => None,
+            }
+        ),
+        DataType::Date32 => push!(
+            builder,
+            Date32Builder,
+            match cell {
+                Cell::Date(d) => Some(d),
+                _ => None,
+            }
+        ),
         DataType::Timestamp(unit, _) => {
             let v = match cell {
                 Cell::Timestamp(ns) => Some(ns),
                 _ => None,
             };
             match unit {
-                TimeUnit::Millisecond => push!(builder, TimestampMillisecondBuilder, v.map(|ns| ns.div_euclid(1_000_000))),
-                TimeUnit::Microsecond => push!(builder, TimestampMicrosecondBuilder, v.map(|ns| ns.div_euclid(1_000))),
+                TimeUnit::Millisecond => push!(
+                    builder,
+                    TimestampMillisecondBuilder,
+                    v.map(|ns| ns.div_euclid(1_000_000))
+                ),
+                TimeUnit::Microsecond => push!(
+                    builder,
+                    TimestampMicrosecondBuilder,
+                    v.map(|ns| ns.div_euclid(1_000))
+                ),
                 _ => push!(builder, TimestampNanosecondBuilder, v),
             }
         }
         DataType::List(f) => {
-            if let Some(b) = builder.as_any_mut().downcast_mut::<ListBuilder<Box<dyn ArrayBuilder>>>() {
+            if let Some(b) = builder
+                .as_any_mut()
+                .downcast_mut::<ListBuilder<Box<dyn ArrayBuilder>>>()
+            {
                 match cell {
                     Cell::List(items) => {
                         for item in items {
@@ -206,7 +276,14 @@ fn append(builder: &mut dyn ArrayBuilder, dt: &DataType, cell: Cell) {
                 }
             }
         }
-        _ => push!(builder, StringBuilder, match cell { Cell::Str(s) => Some(s), _ => None }),
+        _ => push!(
+            builder,
+            StringBuilder,
+            match cell {
+                Cell::Str(s) => Some(s),
+                _ => None,
+            }
+        ),
     }
 }
 
@@ -257,7 +334,8 @@ fn convert(v: &Value, dt: &DataType, ts: TimestampStandard) -> std::result::Resu
         }
         DataType::Date32 => match v {
             Value::String(s) => {
-                let days = parse_date(s.trim()).ok_or_else(|| format!("cannot read '{s}' as DATE (yyyy-MM-dd)"))?;
+                let days = parse_date(s.trim())
+                    .ok_or_else(|| format!("cannot read '{s}' as DATE (yyyy-MM-dd)"))?;
                 Cell::Date(days)
             }
             other => return Err(format!("cannot read {other} as DATE")),
@@ -296,7 +374,10 @@ fn parse_decimal(text: &str, precision: u8, scale: i8) -> std::result::Result<i1
     let mut value: i128 = 0;
     for c in int_part.chars() {
         let d = c.to_digit(10).ok_or_else(bad)?;
-        value = value.checked_mul(10).and_then(|v| v.checked_add(d as i128)).ok_or_else(bad)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(d as i128))
+            .ok_or_else(bad)?;
     }
     let mut frac = frac_part.chars();
     for _ in 0..scale {
@@ -304,7 +385,10 @@ fn parse_decimal(text: &str, precision: u8, scale: i8) -> std::result::Result<i1
             Some(c) => c.to_digit(10).ok_or_else(bad)?,
             None => 0,
         };
-        value = value.checked_mul(10).and_then(|v| v.checked_add(d as i128)).ok_or_else(bad)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(d as i128))
+            .ok_or_else(bad)?;
     }
     // Round half up on the first dropped digit, as BigDecimal.setScale(HALF_UP) does.
     if let Some(c) = frac.next() {
@@ -313,7 +397,9 @@ fn parse_decimal(text: &str, precision: u8, scale: i8) -> std::result::Result<i1
         }
     }
     if value >= 10i128.pow(precision as u32) {
-        return Err(format!("'{text}' does not fit DECIMAL({precision}, {scale})"));
+        return Err(format!(
+            "'{text}' does not fit DECIMAL({precision}, {scale})"
+        ));
     }
     Ok(if negative { -value } else { value })
 }
@@ -350,7 +436,9 @@ pub fn parse_timestamp(s: &str, standard: TimestampStandard) -> std::result::Res
         TimestampStandard::Sql => (b' ', "SQL 'yyyy-MM-dd HH:mm:ss.SSS'"),
         TimestampStandard::Iso8601 => (b'T', "ISO-8601 'yyyy-MM-ddTHH:mm:ss.SSS'"),
     };
-    let bad = || format!("cannot read '{s}' as a TIMESTAMP in the {name} format (json.timestamp-format.standard)");
+    let bad = || {
+        format!("cannot read '{s}' as a TIMESTAMP in the {name} format (json.timestamp-format.standard)")
+    };
     let b = s.as_bytes();
     if b.len() < 19 || b[10] != sep || b[13] != b':' || b[16] != b':' {
         return Err(bad());
@@ -379,7 +467,10 @@ pub fn parse_timestamp(s: &str, standard: TimestampStandard) -> std::result::Res
     let mut offset_s: i64 = 0;
     if standard == TimestampStandard::Iso8601 && !rest.is_empty() {
         if rest == "Z" {
-        } else if (rest.starts_with('+') || rest.starts_with('-')) && rest.len() == 6 && &rest[3..4] == ":" {
+        } else if (rest.starts_with('+') || rest.starts_with('-'))
+            && rest.len() == 6
+            && &rest[3..4] == ":"
+        {
             let h: i64 = rest[1..3].parse().map_err(|_| bad())?;
             let m: i64 = rest[4..6].parse().map_err(|_| bad())?;
             offset_s = (h * 3600 + m * 60) * if rest.starts_with('-') { -1 } else { 1 };
@@ -396,9 +487,9 @@ pub fn parse_timestamp(s: &str, standard: TimestampStandard) -> std::result::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::{Field, Schema, TimestampMillisecondType};
+    use std::sync::Arc;
 
     fn schema() -> SchemaRef {
         Arc::new(Schema::new(vec![
@@ -406,7 +497,11 @@ mod tests {
             Field::new("n", DataType::Int32, true),
             Field::new("meta", DataType::Utf8, true),
             Field::new("ts", DataType::Timestamp(TimeUnit::Millisecond, None), true),
-            Field::new("tags", DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))), true),
+            Field::new(
+                "tags",
+                DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))),
+                true,
+            ),
         ]))
     }
 
@@ -421,7 +516,12 @@ mod tests {
         let b = d.flush().unwrap();
         assert_eq!(b.num_rows(), 2);
         assert_eq!(b.column(0).as_string::<i32>().value(1), "7");
-        assert_eq!(b.column(1).as_primitive::<arrow::datatypes::Int32Type>().value(0), 42);
+        assert_eq!(
+            b.column(1)
+                .as_primitive::<arrow::datatypes::Int32Type>()
+                .value(0),
+            42
+        );
         assert_eq!(b.column(2).as_string::<i32>().value(0), r#"{"k":1}"#);
         let ts = b.column(3).as_primitive::<TimestampMillisecondType>();
         assert_eq!(ts.value(0), 1_770_892_200_250);
@@ -436,13 +536,23 @@ mod tests {
         assert!(err.contains("field 'n'"), "{err}");
         let mut lenient = JsonDecoder::new(
             schema(),
-            JsonOptions { ignore_parse_errors: true, ..JsonOptions::default() },
+            JsonOptions {
+                ignore_parse_errors: true,
+                ..JsonOptions::default()
+            },
             &[3],
         );
-        assert_eq!(lenient.decode_line(r#"{"id":"a","n":1,"ts":"2026-02-12 10:30:00"}"#), Ok(true));
+        assert_eq!(
+            lenient.decode_line(r#"{"id":"a","n":1,"ts":"2026-02-12 10:30:00"}"#),
+            Ok(true)
+        );
         assert_eq!(lenient.decode_line(r#"{"id":"b","n":"x"}"#), Ok(false));
         assert_eq!(lenient.decode_line("{not json"), Ok(false));
-        assert_eq!(lenient.decode_line(r#"{"id":"c","n":1}"#), Ok(false), "null rowtime is a bad row");
+        assert_eq!(
+            lenient.decode_line(r#"{"id":"c","n":1}"#),
+            Ok(false),
+            "null rowtime is a bad row"
+        );
         let b = lenient.flush().unwrap();
         assert_eq!(b.num_rows(), 1);
         assert_eq!(b.column(0).as_string::<i32>().value(0), "a");
@@ -450,20 +560,38 @@ mod tests {
 
     #[test]
     fn missing_fields_fail_when_asked() {
-        let opts = JsonOptions { fail_on_missing_field: true, ..JsonOptions::default() };
+        let opts = JsonOptions {
+            fail_on_missing_field: true,
+            ..JsonOptions::default()
+        };
         let mut d = JsonDecoder::new(schema(), opts, &[]);
-        assert!(d.decode_line(r#"{"id":"a"}"#).unwrap_err().contains("'n' is missing"));
+        assert!(d
+            .decode_line(r#"{"id":"a"}"#)
+            .unwrap_err()
+            .contains("'n' is missing"));
     }
 
     #[test]
     fn timestamp_standards_are_strict() {
         let sql = TimestampStandard::Sql;
         let iso = TimestampStandard::Iso8601;
-        assert_eq!(parse_timestamp("1970-01-01 00:00:01", sql), Ok(1_000_000_000));
+        assert_eq!(
+            parse_timestamp("1970-01-01 00:00:01", sql),
+            Ok(1_000_000_000)
+        );
         assert!(parse_timestamp("1970-01-01T00:00:01", sql).is_err());
-        assert_eq!(parse_timestamp("1970-01-01T00:00:01Z", iso), Ok(1_000_000_000));
-        assert_eq!(parse_timestamp("1970-01-01T01:00:01+01:00", iso), Ok(1_000_000_000));
-        assert_eq!(parse_timestamp("2026-02-12T10:30:00.5Z", iso), Ok(1_770_892_200_500_000_000));
+        assert_eq!(
+            parse_timestamp("1970-01-01T00:00:01Z", iso),
+            Ok(1_000_000_000)
+        );
+        assert_eq!(
+            parse_timestamp("1970-01-01T01:00:01+01:00", iso),
+            Ok(1_000_000_000)
+        );
+        assert_eq!(
+            parse_timestamp("2026-02-12T10:30:00.5Z", iso),
+            Ok(1_770_892_200_500_000_000)
+        );
         assert!(parse_timestamp("2026-13-12 10:30:00", sql).is_err());
     }
 

@@ -33,7 +33,12 @@ pub struct OptionSpec {
 }
 
 const fn opt(key: &'static str, required: bool, effect: Effect, help: &'static str) -> OptionSpec {
-    OptionSpec { key, required, effect, help }
+    OptionSpec {
+        key,
+        required,
+        effect,
+        help,
+    }
 }
 
 /// A connector's declaration.
@@ -48,13 +53,48 @@ pub struct ConnectorSpec {
 use Effect::{Honoured, RuntimeOnly};
 
 const JSON_OPTIONS: &[OptionSpec] = &[
-    opt("json.fail-on-missing-field", false, Honoured, "fail the job when a field is missing (default false: null)"),
-    opt("json.ignore-parse-errors", false, Honoured, "skip and count malformed rows instead of failing (default false)"),
-    opt("json.timestamp-format.standard", false, Honoured, "'SQL' (2026-02-12 10:30:00.000, default) or 'ISO-8601'"),
-    opt("json.map-null-key.mode", false, RuntimeOnly, "how null map keys are written"),
-    opt("json.map-null-key.literal", false, RuntimeOnly, "the literal for null map keys"),
-    opt("json.encode.decimal-as-plain-number", false, RuntimeOnly, "write decimals without exponent"),
-    opt("json.encode.ignore-null-fields", false, Honoured, "leave null fields out when writing"),
+    opt(
+        "json.fail-on-missing-field",
+        false,
+        Honoured,
+        "fail the job when a field is missing (default false: null)",
+    ),
+    opt(
+        "json.ignore-parse-errors",
+        false,
+        Honoured,
+        "skip and count malformed rows instead of failing (default false)",
+    ),
+    opt(
+        "json.timestamp-format.standard",
+        false,
+        Honoured,
+        "'SQL' (2026-02-12 10:30:00.000, default) or 'ISO-8601'",
+    ),
+    opt(
+        "json.map-null-key.mode",
+        false,
+        RuntimeOnly,
+        "how null map keys are written",
+    ),
+    opt(
+        "json.map-null-key.literal",
+        false,
+        RuntimeOnly,
+        "the literal for null map keys",
+    ),
+    opt(
+        "json.encode.decimal-as-plain-number",
+        false,
+        RuntimeOnly,
+        "write decimals without exponent",
+    ),
+    opt(
+        "json.encode.ignore-null-fields",
+        false,
+        Honoured,
+        "leave null fields out when writing",
+    ),
 ];
 
 /// The registry of connectors Weir runs.
@@ -107,7 +147,15 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
 ];
 
 /// Connectors Flink has that Weir will run but does not yet.
-const PLANNED: &[&str] = &["kafka", "upsert-kafka", "postgres-cdc", "datagen", "jdbc", "iceberg", "blackhole"];
+const PLANNED: &[&str] = &[
+    "kafka",
+    "upsert-kafka",
+    "postgres-cdc",
+    "datagen",
+    "jdbc",
+    "iceberg",
+    "blackhole",
+];
 
 /// Whether a table is read or written by the statement at hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,23 +178,45 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
     let Some(spec) = CONNECTORS.iter().find(|c| c.name == name) else {
         let available: Vec<&str> = CONNECTORS.iter().map(|c| c.name).collect();
         return Err(if PLANNED.contains(&name) {
-            Error::Unsupported { construct: format!("the '{name}' connector"), span: name_span }
+            Error::Unsupported {
+                construct: format!("the '{name}' connector"),
+                span: name_span,
+            }
         } else {
-            option_error("connector", format!("unknown connector '{name}'; Weir has: {}", available.join(", ")), name_span)
+            option_error(
+                "connector",
+                format!(
+                    "unknown connector '{name}'; Weir has: {}",
+                    available.join(", ")
+                ),
+                name_span,
+            )
         });
     };
     match role {
         Role::Source if !spec.source => {
-            return Err(option_error("connector", format!("'{name}' can only be written to, not read"), name_span))
+            return Err(option_error(
+                "connector",
+                format!("'{name}' can only be written to, not read"),
+                name_span,
+            ))
         }
         Role::Sink if !spec.sink => {
-            return Err(option_error("connector", format!("'{name}' can only be read, not written to"), name_span))
+            return Err(option_error(
+                "connector",
+                format!("'{name}' can only be read, not written to"),
+                name_span,
+            ))
         }
         _ => {}
     }
     let format = def.option("format").map(|(v, _)| v);
     for (key, value, span) in &def.options {
-        let known = spec.options.iter().chain(if format == Some("json") { JSON_OPTIONS } else { &[] });
+        let known = spec.options.iter().chain(if format == Some("json") {
+            JSON_OPTIONS
+        } else {
+            &[]
+        });
         let Some(found) = known.clone().find(|o| o.key == key) else {
             let mut keys: Vec<&str> = known.map(|o| o.key).collect();
             keys.sort_unstable();
@@ -156,22 +226,41 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
             };
             return Err(option_error(
                 key,
-                format!("not an option of the '{name}' connector; {hint}it takes: {}", keys.join(", ")),
+                format!(
+                    "not an option of the '{name}' connector; {hint}it takes: {}",
+                    keys.join(", ")
+                ),
                 *span,
             ));
         };
-        if found.effect == Honoured && found.key.starts_with("json.") && key != "json.timestamp-format.standard" {
-            parse_bool(value).ok_or_else(|| option_error(key, format!("expected 'true' or 'false', found '{value}'"), *span))?;
+        if found.effect == Honoured
+            && found.key.starts_with("json.")
+            && key != "json.timestamp-format.standard"
+        {
+            parse_bool(value).ok_or_else(|| {
+                option_error(
+                    key,
+                    format!("expected 'true' or 'false', found '{value}'"),
+                    *span,
+                )
+            })?;
         }
     }
     for required in spec.options.iter().filter(|o| o.required) {
         if def.option(required.key).is_none() {
-            return Err(option_error(required.key, format!("is required ({})", required.help), def.span));
+            return Err(option_error(
+                required.key,
+                format!("is required ({})", required.help),
+                def.span,
+            ));
         }
     }
     if let Some((f, span)) = def.option("format") {
         if f != "json" {
-            return Err(Error::Unsupported { construct: format!("the '{f}' format"), span });
+            return Err(Error::Unsupported {
+                construct: format!("the '{f}' format"),
+                span,
+            });
         }
     }
     Ok(spec)
@@ -273,7 +362,12 @@ mod tests {
         let t = def("CREATE TABLE t (a STRING) WITH (\n 'connector' = 'filesystem',\n 'path' = '/x',\n 'format' = 'json',\n 'pth' = 'y')");
         let err = validate(&t, Role::Source).unwrap_err();
         assert_eq!(err.span(), Some(Span { line: 5, column: 2 }));
-        assert!(err.to_string().contains("option 'pth': not an option of the 'filesystem' connector; did you mean 'path'?"), "{err}");
+        assert!(
+            err.to_string().contains(
+                "option 'pth': not an option of the 'filesystem' connector; did you mean 'path'?"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -285,24 +379,45 @@ mod tests {
     #[test]
     fn bad_boolean_and_missing_required() {
         let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'filesystem', 'path' = '/x', 'format' = 'json', 'json.ignore-parse-errors' = 'yes')");
-        assert!(validate(&t, Role::Source).unwrap_err().to_string().contains("expected 'true' or 'false'"));
+        assert!(validate(&t, Role::Source)
+            .unwrap_err()
+            .to_string()
+            .contains("expected 'true' or 'false'"));
         let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'duckdb', 'path' = '/x')");
-        assert!(validate(&t, Role::Sink).unwrap_err().to_string().contains("option 'table-name': is required"));
+        assert!(validate(&t, Role::Sink)
+            .unwrap_err()
+            .to_string()
+            .contains("option 'table-name': is required"));
     }
 
     #[test]
     fn planned_connectors_are_unsupported_and_unknown_ones_rejected() {
         let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'kafka')");
-        assert_eq!(validate(&t, Role::Source).unwrap_err().code(), "sql.unsupported");
+        assert_eq!(
+            validate(&t, Role::Source).unwrap_err().code(),
+            "sql.unsupported"
+        );
         let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'kafak')");
-        assert!(validate(&t, Role::Source).unwrap_err().to_string().contains("unknown connector 'kafak'"));
+        assert!(validate(&t, Role::Source)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown connector 'kafak'"));
         let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'print')");
-        assert!(validate(&t, Role::Source).unwrap_err().to_string().contains("can only be written to"));
+        assert!(validate(&t, Role::Source)
+            .unwrap_err()
+            .to_string()
+            .contains("can only be written to"));
     }
 
     #[test]
     fn paths_resolve_against_the_script() {
-        assert_eq!(resolve_path("file:///a/b", Path::new("/x")), PathBuf::from("/a/b"));
-        assert_eq!(resolve_path("../d", Path::new("/x/y")), PathBuf::from("/x/y/../d"));
+        assert_eq!(
+            resolve_path("file:///a/b", Path::new("/x")),
+            PathBuf::from("/a/b")
+        );
+        assert_eq!(
+            resolve_path("../d", Path::new("/x/y")),
+            PathBuf::from("/x/y/../d")
+        );
     }
 }

@@ -22,9 +22,21 @@ pub struct PrintSink {
 
 impl PrintSink {
     pub fn open(def: &TableDef, enabled: bool) -> Self {
-        let prefix = def.option("print-identifier").map(|(v, _)| format!("{v}> ")).unwrap_or_default();
-        let to_stderr = def.option("standard-error").and_then(|(v, _)| parse_bool(v)).unwrap_or(false);
-        Self { table: def.name.clone(), prefix, to_stderr, enabled, rows: 0 }
+        let prefix = def
+            .option("print-identifier")
+            .map(|(v, _)| format!("{v}> "))
+            .unwrap_or_default();
+        let to_stderr = def
+            .option("standard-error")
+            .and_then(|(v, _)| parse_bool(v))
+            .unwrap_or(false);
+        Self {
+            table: def.name.clone(),
+            prefix,
+            to_stderr,
+            enabled,
+            rows: 0,
+        }
     }
 }
 
@@ -52,6 +64,11 @@ impl Sink for PrintSink {
     }
 
     fn report(&self) -> SinkReport {
-        SinkReport { table: self.table.clone(), connector: "print".into(), rows_written: self.rows, duckdb: None }
+        SinkReport {
+            table: self.table.clone(),
+            connector: "print".into(),
+            rows_written: self.rows,
+            duckdb: None,
+        }
     }
 }

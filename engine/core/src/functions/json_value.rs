@@ -40,7 +40,11 @@ enum Step {
 
 fn parse_path(path: &str) -> Option<Vec<Step>> {
     let path = path.trim();
-    let path = path.strip_prefix("lax").or_else(|| path.strip_prefix("strict")).unwrap_or(path).trim();
+    let path = path
+        .strip_prefix("lax")
+        .or_else(|| path.strip_prefix("strict"))
+        .unwrap_or(path)
+        .trim();
     let mut rest = path.strip_prefix('$')?;
     let mut steps = Vec::new();
     while !rest.is_empty() {
@@ -111,16 +115,24 @@ impl ScalarUDFImpl for JsonValue {
         match path {
             ColumnarValue::Scalar(p) => {
                 let steps = match p {
-                    ScalarValue::Utf8(Some(p)) | ScalarValue::LargeUtf8(Some(p)) | ScalarValue::Utf8View(Some(p)) => {
-                        match parse_path(p) {
-                            Some(s) => s,
-                            None => return exec_err!("JSON_VALUE: '{p}' is not a JSON path such as '$.a.b'"),
+                    ScalarValue::Utf8(Some(p))
+                    | ScalarValue::LargeUtf8(Some(p))
+                    | ScalarValue::Utf8View(Some(p)) => match parse_path(p) {
+                        Some(s) => s,
+                        None => {
+                            return exec_err!(
+                                "JSON_VALUE: '{p}' is not a JSON path such as '$.a.b'"
+                            )
                         }
-                    }
+                    },
                     _ => return Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None))),
                 };
                 for i in 0..n {
-                    out.append_option(if json.is_null(i) { None } else { lookup(json.value(i), &steps) });
+                    out.append_option(if json.is_null(i) {
+                        None
+                    } else {
+                        lookup(json.value(i), &steps)
+                    });
                 }
             }
             ColumnarValue::Array(paths) => {
@@ -148,8 +160,14 @@ mod tests {
     #[test]
     fn paths() {
         let steps = parse_path("$.a.b[1]").unwrap();
-        assert_eq!(steps, vec![Step::Key("a".into()), Step::Key("b".into()), Step::Index(1)]);
-        assert_eq!(parse_path("lax $['x y']").unwrap(), vec![Step::Key("x y".into())]);
+        assert_eq!(
+            steps,
+            vec![Step::Key("a".into()), Step::Key("b".into()), Step::Index(1)]
+        );
+        assert_eq!(
+            parse_path("lax $['x y']").unwrap(),
+            vec![Step::Key("x y".into())]
+        );
         assert!(parse_path("a.b").is_none());
     }
 

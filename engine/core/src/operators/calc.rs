@@ -37,11 +37,23 @@ impl fmt::Display for Filter {
 }
 
 impl Operator for Filter {
-    fn process_batch(&mut self, batch: RecordBatch, _: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
-        let mask = self.predicate.evaluate(&batch).map_err(df)?.into_array(batch.num_rows()).map_err(df)?;
-        let mask = mask
-            .as_boolean_opt()
-            .ok_or_else(|| Error::Internal(format!("filter predicate {} is not boolean", self.predicate)))?;
+    fn process_batch(
+        &mut self,
+        batch: RecordBatch,
+        _: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
+        let mask = self
+            .predicate
+            .evaluate(&batch)
+            .map_err(df)?
+            .into_array(batch.num_rows())
+            .map_err(df)?;
+        let mask = mask.as_boolean_opt().ok_or_else(|| {
+            Error::Internal(format!(
+                "filter predicate {} is not boolean",
+                self.predicate
+            ))
+        })?;
         let out = filter_record_batch(&batch, mask).map_err(|e| Error::Internal(e.to_string()))?;
         Ok(vec![out])
     }
@@ -62,14 +74,22 @@ impl Projection {
 
 impl fmt::Display for Projection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cols: Vec<String> =
-            self.exprs.iter().zip(self.schema.fields()).map(|(e, fl)| format!("{e} AS {}", fl.name())).collect();
+        let cols: Vec<String> = self
+            .exprs
+            .iter()
+            .zip(self.schema.fields())
+            .map(|(e, fl)| format!("{e} AS {}", fl.name()))
+            .collect();
         write!(f, "Projection: {}", cols.join(", "))
     }
 }
 
 impl Operator for Projection {
-    fn process_batch(&mut self, batch: RecordBatch, _: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+    fn process_batch(
+        &mut self,
+        batch: RecordBatch,
+        _: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
         let n = batch.num_rows();
         let columns: Vec<ArrayRef> = self
             .exprs
@@ -98,18 +118,33 @@ impl Conform {
 
 impl fmt::Display for Conform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let cols: Vec<String> = self.schema.fields().iter().map(|c| format!("{} {}", c.name(), c.data_type())).collect();
+        let cols: Vec<String> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|c| format!("{} {}", c.name(), c.data_type()))
+            .collect();
         write!(f, "Conform: {}", cols.join(", "))
     }
 }
 
 impl Operator for Conform {
-    fn process_batch(&mut self, batch: RecordBatch, _: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+    fn process_batch(
+        &mut self,
+        batch: RecordBatch,
+        _: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
         let columns: Vec<ArrayRef> = batch
             .columns()
             .iter()
             .zip(self.schema.fields())
-            .map(|(c, f)| if c.data_type() == f.data_type() { Ok(c.clone()) } else { arrow::compute::cast(c, f.data_type()) })
+            .map(|(c, f)| {
+                if c.data_type() == f.data_type() {
+                    Ok(c.clone())
+                } else {
+                    arrow::compute::cast(c, f.data_type())
+                }
+            })
             .collect::<std::result::Result<_, _>>()
             .map_err(|e| Error::Data(format!("cannot convert a column for the sink: {e}")))?;
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));

@@ -19,18 +19,30 @@ pub use window_assigner::WindowAssigner;
 /// A streaming operator in a linear pipeline.
 pub trait Operator: Send + std::fmt::Display {
     /// Processes one batch; returns the batches to pass downstream.
-    fn process_batch(&mut self, batch: RecordBatch, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>>;
+    fn process_batch(
+        &mut self,
+        batch: RecordBatch,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>>;
 
     /// The event-time watermark advanced to `watermark` (milliseconds): no row with a
     /// smaller timestamp is expected any more. Returns batches it makes final.
-    fn process_watermark(&mut self, watermark: i64, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+    fn process_watermark(
+        &mut self,
+        watermark: i64,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
         let _ = (watermark, metrics);
         Ok(vec![])
     }
 }
 
 /// Passes `batch` through `ops` in order.
-pub fn push_batch(ops: &mut [Box<dyn Operator>], batch: RecordBatch, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+pub fn push_batch(
+    ops: &mut [Box<dyn Operator>],
+    batch: RecordBatch,
+    metrics: &mut JobMetrics,
+) -> Result<Vec<RecordBatch>> {
     let mut batches = vec![batch];
     for op in ops.iter_mut() {
         let mut next = Vec::with_capacity(batches.len());
@@ -46,7 +58,11 @@ pub fn push_batch(ops: &mut [Box<dyn Operator>], batch: RecordBatch, metrics: &m
 
 /// Passes a watermark through `ops`: what an operator emits for it flows through the
 /// operators after it before they see the watermark, as in Flink.
-pub fn push_watermark(ops: &mut [Box<dyn Operator>], watermark: i64, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+pub fn push_watermark(
+    ops: &mut [Box<dyn Operator>],
+    watermark: i64,
+    metrics: &mut JobMetrics,
+) -> Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
     for i in 0..ops.len() {
         let produced = ops[i].process_watermark(watermark, metrics)?;

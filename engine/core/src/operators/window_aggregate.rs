@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, TimestampMillisecondArray, UInt32Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, TimestampMillisecondArray, UInt32Array,
+};
 use arrow::compute::{cast, filter_record_batch, take_record_batch};
 use arrow::datatypes::{SchemaRef, TimestampMillisecondType};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -83,8 +85,8 @@ impl WindowAggregate {
         aggregates: Vec<AggregateCall>,
         schema: SchemaRef,
     ) -> Result<Self> {
-        let converter =
-            RowConverter::new(key_types.into_iter().map(SortField::new).collect()).map_err(arrow_err)?;
+        let converter = RowConverter::new(key_types.into_iter().map(SortField::new).collect())
+            .map_err(arrow_err)?;
         Ok(Self {
             window_start,
             size_ms,
@@ -93,7 +95,10 @@ impl WindowAggregate {
             aggregates,
             schema,
             converter,
-            state: State { windows: BTreeMap::new(), watermark: None },
+            state: State {
+                windows: BTreeMap::new(),
+                watermark: None,
+            },
         })
     }
 
@@ -106,12 +111,17 @@ impl WindowAggregate {
                 if f.groups_accumulator_supported() {
                     f.create_groups_accumulator().map_err(df)
                 } else {
-                    Ok(Box::new(GroupsAccumulatorAdapter::new(move || f.create_accumulator()))
-                        as Box<dyn GroupsAccumulator>)
+                    Ok(Box::new(GroupsAccumulatorAdapter::new(move || {
+                        f.create_accumulator()
+                    })) as Box<dyn GroupsAccumulator>)
                 }
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(WindowState { index: HashMap::new(), keys: self.converter.empty_rows(0, 0), accumulators })
+        Ok(WindowState {
+            index: HashMap::new(),
+            keys: self.converter.empty_rows(0, 0),
+            accumulators,
+        })
     }
 
     /// Adds the rows of `batch`, all of which belong to the window starting at `start`.
@@ -137,7 +147,10 @@ impl WindowAggregate {
             }
             vec![0; n]
         } else {
-            let rows = self.converter.convert_columns(&key_columns).map_err(arrow_err)?;
+            let rows = self
+                .converter
+                .convert_columns(&key_columns)
+                .map_err(arrow_err)?;
             let mut group_indices = Vec::with_capacity(n);
             for row in rows.iter() {
                 let bytes: &[u8] = row.as_ref();
@@ -164,11 +177,16 @@ impl WindowAggregate {
                 .collect::<std::result::Result<_, _>>()
                 .map_err(df)?;
             let filter = match &call.filter {
-                Some(f) => Some(f.evaluate(batch).and_then(|v| v.into_array(n)).map_err(df)?),
+                Some(f) => Some(
+                    f.evaluate(batch)
+                        .and_then(|v| v.into_array(n))
+                        .map_err(df)?,
+                ),
                 None => None,
             };
             let filter: Option<&BooleanArray> = filter.as_ref().and_then(|f| f.as_boolean_opt());
-            acc.update_batch(&values, &group_indices, filter, total).map_err(df)?;
+            acc.update_batch(&values, &group_indices, filter, total)
+                .map_err(df)?;
         }
         Ok(())
     }
@@ -176,7 +194,10 @@ impl WindowAggregate {
     /// Emits the window starting at `start` and drops its state.
     fn fire(&mut self, start: i64, mut window: WindowState) -> Result<RecordBatch> {
         let groups = window.index.len();
-        let keys = self.converter.convert_rows(window.keys.iter()).map_err(arrow_err)?;
+        let keys = self
+            .converter
+            .convert_rows(window.keys.iter())
+            .map_err(arrow_err)?;
         let bound = |v: i64| -> Result<ArrayRef> {
             let a: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![v; groups]));
             Ok(a)
@@ -200,7 +221,13 @@ impl WindowAggregate {
         let columns = columns
             .into_iter()
             .zip(self.schema.fields())
-            .map(|(c, f)| if c.data_type() == f.data_type() { Ok(c) } else { cast(&c, f.data_type()) })
+            .map(|(c, f)| {
+                if c.data_type() == f.data_type() {
+                    Ok(c)
+                } else {
+                    cast(&c, f.data_type())
+                }
+            })
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(arrow_err)?;
         let options = RecordBatchOptions::new().with_row_count(Some(groups));
@@ -210,7 +237,11 @@ impl WindowAggregate {
 
 impl fmt::Display for WindowAggregate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let aggs: Vec<String> = self.aggregates.iter().map(|a| a.function.name().to_string()).collect();
+        let aggs: Vec<String> = self
+            .aggregates
+            .iter()
+            .map(|a| a.function.name().to_string())
+            .collect();
         let keys: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
         write!(
             f,
@@ -223,9 +254,17 @@ impl fmt::Display for WindowAggregate {
 }
 
 impl Operator for WindowAggregate {
-    fn process_batch(&mut self, batch: RecordBatch, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+    fn process_batch(
+        &mut self,
+        batch: RecordBatch,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
         let n = batch.num_rows();
-        let starts = self.window_start.evaluate(&batch).and_then(|v| v.into_array(n)).map_err(df)?;
+        let starts = self
+            .window_start
+            .evaluate(&batch)
+            .and_then(|v| v.into_array(n))
+            .map_err(df)?;
         let starts = if starts.data_type() == &window_bound_type() {
             starts
         } else {
@@ -235,7 +274,10 @@ impl Operator for WindowAggregate {
         // Late rows: their window's end is at or behind the watermark (it has fired).
         let size = self.size_ms;
         let on_time: BooleanArray = match self.state.watermark {
-            Some(wm) => starts.iter().map(|s| Some(matches!(s, Some(s) if s + size - 1 > wm))).collect(),
+            Some(wm) => starts
+                .iter()
+                .map(|s| Some(matches!(s, Some(s) if s + size - 1 > wm)))
+                .collect(),
             None => starts.iter().map(|s| Some(s.is_some())).collect(),
         };
         let late = n - on_time.true_count();
@@ -245,7 +287,12 @@ impl Operator for WindowAggregate {
         let (batch, starts) = if late > 0 {
             let kept = filter_record_batch(&batch, &on_time).map_err(arrow_err)?;
             let kept_starts = arrow::compute::filter(starts, &on_time).map_err(arrow_err)?;
-            (kept, kept_starts.as_primitive::<TimestampMillisecondType>().clone())
+            (
+                kept,
+                kept_starts
+                    .as_primitive::<TimestampMillisecondType>()
+                    .clone(),
+            )
         } else {
             (batch, starts.clone())
         };
@@ -262,14 +309,19 @@ impl Operator for WindowAggregate {
                 by_window.entry(*s).or_default().push(i as u32);
             }
             for (start, rows) in by_window {
-                let part = take_record_batch(&batch, &UInt32Array::from(rows)).map_err(arrow_err)?;
+                let part =
+                    take_record_batch(&batch, &UInt32Array::from(rows)).map_err(arrow_err)?;
                 self.accumulate(start, &part)?;
             }
         }
         Ok(vec![])
     }
 
-    fn process_watermark(&mut self, watermark: i64, metrics: &mut JobMetrics) -> Result<Vec<RecordBatch>> {
+    fn process_watermark(
+        &mut self,
+        watermark: i64,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
         if self.state.watermark.is_some_and(|w| w >= watermark) {
             return Ok(vec![]);
         }

@@ -30,7 +30,11 @@ impl WindowAssigner {
         for name in [WINDOW_START, WINDOW_END, WINDOW_TIME] {
             fields.push(Field::new(name, window_bound_type(), true));
         }
-        Self { time_column, kind, schema: Arc::new(Schema::new(fields)) }
+        Self {
+            time_column,
+            kind,
+            schema: Arc::new(Schema::new(fields)),
+        }
     }
 
     pub fn schema(&self) -> SchemaRef {
@@ -56,7 +60,11 @@ impl WindowAssigner {
 impl fmt::Display for WindowAssigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let WindowKind::Tumble { size_ms, offset_ms } = self.kind;
-        write!(f, "WindowAssigner: TUMBLE(column #{}, size={size_ms}ms, offset={offset_ms}ms)", self.time_column)
+        write!(
+            f,
+            "WindowAssigner: TUMBLE(column #{}, size={size_ms}ms, offset={offset_ms}ms)",
+            self.time_column
+        )
     }
 }
 

@@ -31,7 +31,10 @@ pub struct TableDef {
 impl TableDef {
     /// The value of option `key` and its position.
     pub fn option(&self, key: &str) -> Option<(&str, Span)> {
-        self.options.iter().find(|(k, _, _)| k == key).map(|(_, v, s)| (v.as_str(), *s))
+        self.options
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, s)| (v.as_str(), *s))
     }
 
     pub fn column(&self, name: &str) -> Option<&ColumnDef> {
@@ -140,7 +143,10 @@ impl<'a> Cursor<'a> {
             Some(t) => format!(", found '{t}'"),
             None => ", found the end of the statement".into(),
         };
-        Error::Sql { message: format!("{message}{found}"), span: self.span() }
+        Error::Sql {
+            message: format!("{message}{found}"),
+            span: self.span(),
+        }
     }
     fn identifier(&mut self, what: &str) -> Result<String> {
         match self.peek() {
@@ -163,7 +169,9 @@ impl<'a> Cursor<'a> {
     fn unsigned(&mut self, what: &str) -> Result<u64> {
         match self.peek() {
             Some(Token::Number(n, _)) => {
-                let v = n.parse::<u64>().map_err(|_| self.error(format!("expected {what}")))?;
+                let v = n
+                    .parse::<u64>()
+                    .map_err(|_| self.error(format!("expected {what}")))?;
                 self.pos += 1;
                 Ok(v)
             }
@@ -174,7 +182,11 @@ impl<'a> Cursor<'a> {
 
 /// Parses a dotted, possibly backquoted name starting at `pos`; returns it and the next position.
 pub fn parse_object_name(tokens: &[TokenWithSpan], pos: usize) -> Result<(String, usize)> {
-    let mut c = Cursor { tokens, pos, pending_gt: false };
+    let mut c = Cursor {
+        tokens,
+        pos,
+        pending_gt: false,
+    };
     let mut parts = vec![c.identifier("a table name")?];
     while c.eat(&Token::Period) {
         parts.push(c.identifier("a name after '.'")?);
@@ -185,7 +197,11 @@ pub fn parse_object_name(tokens: &[TokenWithSpan], pos: usize) -> Result<(String
 /// Parses `CREATE [TEMPORARY] TABLE ...` from the statement's tokens.
 pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
     let span = span_of(&tokens[0]);
-    let mut c = Cursor { tokens, pos: 1, pending_gt: false };
+    let mut c = Cursor {
+        tokens,
+        pos: 1,
+        pending_gt: false,
+    };
     let temporary = c.eat_keyword(Keyword::TEMPORARY);
     c.expect_keyword(Keyword::TABLE, "TABLE")?;
     let if_not_exists = c.eat_keyword(Keyword::IF);
@@ -218,7 +234,10 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
         c.string("a comment")?;
     }
     if c.keyword() == Some(Keyword::PARTITIONED) {
-        return Err(Error::Unsupported { construct: "PARTITIONED BY".into(), span: c.span() });
+        return Err(Error::Unsupported {
+            construct: "PARTITIONED BY".into(),
+            span: c.span(),
+        });
     }
     if c.eat_keyword(Keyword::WITH) {
         c.expect(&Token::LParen)?;
@@ -244,23 +263,28 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
         }
     }
     if c.keyword() == Some(Keyword::LIKE) {
-        return Err(Error::Unsupported { construct: "CREATE TABLE ... LIKE".into(), span: c.span() });
+        return Err(Error::Unsupported {
+            construct: "CREATE TABLE ... LIKE".into(),
+            span: c.span(),
+        });
     }
     if c.pos < tokens.len() {
         return Err(c.error("unexpected text after CREATE TABLE".into()));
     }
     if let Some(wm) = &def.watermark {
         match def.column(&wm.column) {
-            Some(col) if matches!(col.ty, SqlType::Timestamp { .. } | SqlType::TimestampLtz { .. }) => {}
-            Some(col) => {
-                return Err(Error::Sql {
-                    message: format!(
-                        "the WATERMARK column '{}' must be TIMESTAMP(3) or TIMESTAMP_LTZ(3), not {:?}",
-                        wm.column, col.ty
-                    ),
-                    span: wm.span,
-                })
-            }
+            Some(col)
+                if matches!(
+                    col.ty,
+                    SqlType::Timestamp { .. } | SqlType::TimestampLtz { .. }
+                ) => {}
+            Some(col) => return Err(Error::Sql {
+                message: format!(
+                    "the WATERMARK column '{}' must be TIMESTAMP(3) or TIMESTAMP_LTZ(3), not {:?}",
+                    wm.column, col.ty
+                ),
+                span: wm.span,
+            }),
             None => {
                 return Err(Error::Sql {
                     message: format!("WATERMARK FOR names '{}', which is not a column", wm.column),
@@ -306,9 +330,16 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
                 span: expr_span,
             })?;
             if def.watermark.is_some() {
-                return Err(Error::Sql { message: "a table can have one WATERMARK".into(), span: start });
+                return Err(Error::Sql {
+                    message: "a table can have one WATERMARK".into(),
+                    span: start,
+                });
             }
-            def.watermark = Some(WatermarkDef { column, delay_ms, span: start });
+            def.watermark = Some(WatermarkDef {
+                column,
+                delay_ms,
+                span: start,
+            });
         }
         Some(Keyword::PRIMARY) | Some(Keyword::CONSTRAINT) => {
             if c.eat_keyword(Keyword::CONSTRAINT) {
@@ -329,7 +360,10 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
         _ => {
             let name = c.identifier("a column name")?;
             if c.keyword() == Some(Keyword::AS) {
-                return Err(Error::Unsupported { construct: "computed columns".into(), span: c.span() });
+                return Err(Error::Unsupported {
+                    construct: "computed columns".into(),
+                    span: c.span(),
+                });
             }
             let ty = parse_type(c)?;
             let mut nullable = true;
@@ -346,15 +380,26 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
                 } else if c.eat_keyword(Keyword::COMMENT) {
                     c.string("a comment")?;
                 } else if c.keyword() == Some(Keyword::METADATA) {
-                    return Err(Error::Unsupported { construct: "metadata columns".into(), span: c.span() });
+                    return Err(Error::Unsupported {
+                        construct: "metadata columns".into(),
+                        span: c.span(),
+                    });
                 } else {
                     break;
                 }
             }
             if def.column(&name).is_some() {
-                return Err(Error::Sql { message: format!("column '{name}' is declared twice"), span: start });
+                return Err(Error::Sql {
+                    message: format!("column '{name}' is declared twice"),
+                    span: start,
+                });
             }
-            def.columns.push(ColumnDef { name, ty, nullable, span: start });
+            def.columns.push(ColumnDef {
+                name,
+                ty,
+                nullable,
+                span: start,
+            });
         }
     }
     Ok(())
@@ -365,7 +410,9 @@ fn expect_not_enforced(c: &mut Cursor<'_>) -> Result<()> {
         c.expect_keyword(Keyword::ENFORCED, "ENFORCED")?;
         Ok(())
     } else {
-        Err(c.error("Flink supports only PRIMARY KEY ... NOT ENFORCED; expected NOT ENFORCED".into()))
+        Err(c.error(
+            "Flink supports only PRIMARY KEY ... NOT ENFORCED; expected NOT ENFORCED".into(),
+        ))
     }
 }
 
@@ -415,7 +462,10 @@ fn parse_type(c: &mut Cursor<'_>) -> Result<SqlType> {
                     span,
                 });
             }
-            SqlType::Decimal { precision: precision as u8, scale: scale as i8 }
+            SqlType::Decimal {
+                precision: precision as u8,
+                scale: scale as i8,
+            }
         }
         "DATE" => SqlType::Date,
         "TIMESTAMP" | "TIMESTAMP_LTZ" => {
@@ -424,7 +474,9 @@ fn parse_type(c: &mut Cursor<'_>) -> Result<SqlType> {
             if c.eat_keyword(Keyword::WITHOUT) {
                 c.expect_keyword(Keyword::TIME, "TIME ZONE")?;
                 c.expect_keyword(Keyword::ZONE, "ZONE")?;
-            } else if c.keyword() == Some(Keyword::WITH) && keyword_at(c.tokens, c.pos + 1) == Some(Keyword::LOCAL) {
+            } else if c.keyword() == Some(Keyword::WITH)
+                && keyword_at(c.tokens, c.pos + 1) == Some(Keyword::LOCAL)
+            {
                 c.pos += 2;
                 c.expect_keyword(Keyword::TIME, "TIME ZONE")?;
                 c.expect_keyword(Keyword::ZONE, "ZONE")?;
@@ -459,7 +511,10 @@ fn parse_type(c: &mut Cursor<'_>) -> Result<SqlType> {
             SqlType::Bytes
         }
         other => {
-            return Err(Error::Unsupported { construct: format!("the column type {other}"), span });
+            return Err(Error::Unsupported {
+                construct: format!("the column type {other}"),
+                span,
+            });
         }
     };
     Ok(ty)
@@ -470,7 +525,11 @@ fn watermark_delay(expr: &Expr, column: &str) -> Option<i64> {
     match expr {
         Expr::Identifier(id) if id.value == column => Some(0),
         Expr::Nested(inner) => watermark_delay(inner, column),
-        Expr::BinaryOp { left, op: BinaryOperator::Minus, right } => {
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Minus,
+            right,
+        } => {
             let base = watermark_delay(left, column)?;
             if base != 0 {
                 return None;
@@ -484,7 +543,9 @@ fn watermark_delay(expr: &Expr, column: &str) -> Option<i64> {
 /// Milliseconds of an `INTERVAL 'n' unit` literal (SECOND, MINUTE, HOUR, DAY; and
 /// `INTERVAL 'n' MILLISECOND` spelled as Flink allows).
 pub fn interval_ms(expr: &Expr) -> Option<i64> {
-    let Expr::Interval(iv) = expr else { return None };
+    let Expr::Interval(iv) = expr else {
+        return None;
+    };
     let text = match iv.value.as_ref() {
         Expr::Value(v) => match &v.value {
             Value::SingleQuotedString(s) => s.clone(),
@@ -560,11 +621,20 @@ mod tests {
         assert_eq!(t.columns.len(), 5);
         assert!(!t.columns[1].nullable);
         assert_eq!(t.columns[2].ty, SqlType::Array(Box::new(SqlType::String)));
-        assert_eq!(t.columns[3].ty, SqlType::Decimal { precision: 10, scale: 4 });
+        assert_eq!(
+            t.columns[3].ty,
+            SqlType::Decimal {
+                precision: 10,
+                scale: 4
+            }
+        );
         let wm = t.watermark.clone().unwrap();
         assert_eq!((wm.column.as_str(), wm.delay_ms), ("timestamp", 30_000));
         assert_eq!(t.option("format").map(|(v, _)| v), Some("json"));
-        assert_eq!(t.option("connector").map(|(_, s)| (s.line, s.column)), Some((9, 5)));
+        assert_eq!(
+            t.option("connector").map(|(_, s)| (s.line, s.column)),
+            Some((9, 5))
+        );
     }
 
     #[test]
@@ -574,26 +644,39 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.primary_key, vec!["id"]);
-        assert_eq!(t.columns[2].ty, SqlType::Array(Box::new(SqlType::Array(Box::new(SqlType::Int)))));
+        assert_eq!(
+            t.columns[2].ty,
+            SqlType::Array(Box::new(SqlType::Array(Box::new(SqlType::Int))))
+        );
     }
 
     #[test]
     fn bad_type_names_its_position() {
-        let err = table("CREATE TABLE t (\n  id STRING,\n  x GEOMETRY\n) WITH ('connector'='print')").unwrap_err();
+        let err =
+            table("CREATE TABLE t (\n  id STRING,\n  x GEOMETRY\n) WITH ('connector'='print')")
+                .unwrap_err();
         assert_eq!(err.span(), Some(Span { line: 3, column: 5 }));
         assert!(err.to_string().contains("GEOMETRY"), "{err}");
     }
 
     #[test]
     fn watermark_on_unknown_column_is_an_error() {
-        let err = table("CREATE TABLE t (id STRING, WATERMARK FOR ts AS ts) WITH ('connector'='print')")
-            .unwrap_err();
-        assert!(err.to_string().contains("'ts', which is not a column"), "{err}");
+        let err =
+            table("CREATE TABLE t (id STRING, WATERMARK FOR ts AS ts) WITH ('connector'='print')")
+                .unwrap_err();
+        assert!(
+            err.to_string().contains("'ts', which is not a column"),
+            "{err}"
+        );
     }
 
     #[test]
     fn duplicate_option_is_an_error() {
-        let err = table("CREATE TABLE t (id STRING) WITH ('connector'='print', 'connector'='x')").unwrap_err();
-        assert!(err.to_string().contains("option 'connector': given twice"), "{err}");
+        let err = table("CREATE TABLE t (id STRING) WITH ('connector'='print', 'connector'='x')")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("option 'connector': given twice"),
+            "{err}"
+        );
     }
 }

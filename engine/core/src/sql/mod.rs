@@ -18,5 +18,8 @@ pub fn span_of(token: &TokenWithSpan) -> Span {
 }
 
 pub fn location_span(loc: Location) -> Span {
-    Span { line: loc.line.max(1) as u32, column: loc.column.max(1) as u32 }
+    Span {
+        line: loc.line.max(1) as u32,
+        column: loc.column.max(1) as u32,
+    }
 }

@@ -85,7 +85,9 @@ pub fn parser_error(e: ParserError, fallback: Span) -> Error {
             let line = parts.next().and_then(|l| l.trim().parse::<u32>().ok());
             let column = parts.next().and_then(|c| c.trim().parse::<u32>().ok());
             match (line, column) {
-                (Some(line), Some(column)) if line > 0 => (message[..at].to_string(), Span { line, column }),
+                (Some(line), Some(column)) if line > 0 => {
+                    (message[..at].to_string(), Span { line, column })
+                }
                 (Some(_), Some(_)) => (message[..at].to_string(), fallback),
                 _ => (message, fallback),
             }
@@ -114,24 +116,35 @@ pub fn unsupported_keyword(tokens: &[TokenWithSpan]) -> Option<Error> {
         UNSUPPORTED_KEYWORDS
             .iter()
             .find(|(k, _)| *k == kw)
-            .map(|(_, name)| Error::Unsupported { construct: (*name).to_string(), span: span_of(t) })
+            .map(|(_, name)| Error::Unsupported {
+                construct: (*name).to_string(),
+                span: span_of(t),
+            })
     })
 }
 
 /// The span of the first occurrence of `keyword`, if any.
 pub fn keyword_span(tokens: &[TokenWithSpan], keyword: Keyword) -> Option<Span> {
-    (0..tokens.len()).find(|i| keyword_at(tokens, *i) == Some(keyword)).map(|i| span_of(&tokens[i]))
+    (0..tokens.len())
+        .find(|i| keyword_at(tokens, *i) == Some(keyword))
+        .map(|i| span_of(&tokens[i]))
 }
 
 /// Parses a query's tokens, rewriting Flink's window syntaxes.
 pub fn parse_query(tokens: Vec<TokenWithSpan>) -> Result<ParsedQuery> {
-    let span = tokens.first().map(span_of).unwrap_or(Span { line: 1, column: 1 });
+    let span = tokens
+        .first()
+        .map(span_of)
+        .unwrap_or(Span { line: 1, column: 1 });
     if let Some(err) = unsupported_keyword(&tokens) {
         return Err(err);
     }
     let (rewritten, tvf_window) = rewrite_window_tvf(&tokens)?;
     // Errors at the end of the text point just past its last token.
-    let end = tokens.last().map(|t| location_span(t.span.end)).unwrap_or(span);
+    let end = tokens
+        .last()
+        .map(|t| location_span(t.span.end))
+        .unwrap_or(span);
     let mut query = Parser::new(&GenericDialect {})
         .with_tokens_with_locations(rewritten)
         .parse_query()
@@ -140,21 +153,31 @@ pub fn parse_query(tokens: Vec<TokenWithSpan>) -> Result<ParsedQuery> {
     let window = match (tvf_window, legacy_window) {
         (Some(_), Some(w)) => {
             return Err(Error::Sql {
-                message: "a query can use either a window TVF or GROUP BY TUMBLE(...), not both".into(),
+                message: "a query can use either a window TVF or GROUP BY TUMBLE(...), not both"
+                    .into(),
                 span: w.span,
             })
         }
         (a, b) => a.or(b),
     };
-    Ok(ParsedQuery { query, window, tokens, span })
+    Ok(ParsedQuery {
+        query,
+        window,
+        tokens,
+        span,
+    })
 }
 
 fn is_window_tvf(name: &str) -> bool {
-    ["TUMBLE", "HOP", "CUMULATE", "SESSION"].iter().any(|n| n.eq_ignore_ascii_case(name))
+    ["TUMBLE", "HOP", "CUMULATE", "SESSION"]
+        .iter()
+        .any(|n| n.eq_ignore_ascii_case(name))
 }
 
 /// Finds `TABLE(TUMBLE(...))` in the token stream and replaces it with the table's name.
-fn rewrite_window_tvf(tokens: &[TokenWithSpan]) -> Result<(Vec<TokenWithSpan>, Option<WindowSpec>)> {
+fn rewrite_window_tvf(
+    tokens: &[TokenWithSpan],
+) -> Result<(Vec<TokenWithSpan>, Option<WindowSpec>)> {
     let mut out = Vec::with_capacity(tokens.len());
     let mut window = None;
     let mut i = 0;
@@ -171,10 +194,16 @@ fn rewrite_window_tvf(tokens: &[TokenWithSpan]) -> Result<(Vec<TokenWithSpan>, O
         let fn_span = span_of(&tokens[i + 2]);
         let fn_name = tokens[i + 2].token.to_string().to_ascii_uppercase();
         if fn_name != "TUMBLE" {
-            return Err(Error::Unsupported { construct: format!("the {fn_name} window"), span: fn_span });
+            return Err(Error::Unsupported {
+                construct: format!("the {fn_name} window"),
+                span: fn_span,
+            });
         }
         if window.is_some() {
-            return Err(Error::Unsupported { construct: "two window TVFs in one query".into(), span: fn_span });
+            return Err(Error::Unsupported {
+                construct: "two window TVFs in one query".into(),
+                span: fn_span,
+            });
         }
         // Split the arguments at top-level commas up to the call's closing parenthesis.
         let mut depth = 0usize;
@@ -198,7 +227,10 @@ fn rewrite_window_tvf(tokens: &[TokenWithSpan]) -> Result<(Vec<TokenWithSpan>, O
             j += 1;
         }
         if !matches!(tokens.get(j + 1).map(|t| &t.token), Some(Token::RParen)) {
-            return Err(Error::Sql { message: "expected ')' closing TABLE(".into(), span: fn_span });
+            return Err(Error::Sql {
+                message: "expected ')' closing TABLE(".into(),
+                span: fn_span,
+            });
         }
         let (table_tokens, spec) = tumble_tvf_args(args, fn_span)?;
         out.extend(table_tokens);
@@ -208,7 +240,10 @@ fn rewrite_window_tvf(tokens: &[TokenWithSpan]) -> Result<(Vec<TokenWithSpan>, O
     Ok((out, window))
 }
 
-fn tumble_tvf_args(args: Vec<Vec<TokenWithSpan>>, span: Span) -> Result<(Vec<TokenWithSpan>, WindowSpec)> {
+fn tumble_tvf_args(
+    args: Vec<Vec<TokenWithSpan>>,
+    span: Span,
+) -> Result<(Vec<TokenWithSpan>, WindowSpec)> {
     let mut table: Option<Vec<TokenWithSpan>> = None;
     let mut time_column = None;
     let mut size = None;
@@ -227,7 +262,10 @@ fn tumble_tvf_args(args: Vec<Vec<TokenWithSpan>>, span: Span) -> Result<(Vec<Tok
             Some("SIZE") => 2,
             Some("OFFSET") => 3,
             Some(other) => {
-                return Err(Error::Sql { message: format!("TUMBLE has no argument named {other}"), span: arg_span })
+                return Err(Error::Sql {
+                    message: format!("TUMBLE has no argument named {other}"),
+                    span: arg_span,
+                })
             }
             None => position,
         };
@@ -262,7 +300,9 @@ fn tumble_tvf_args(args: Vec<Vec<TokenWithSpan>>, span: Span) -> Result<(Vec<Tok
                     .parse_expr()
                     .map_err(|e| parser_error(e, arg_span))?;
                 let ms = interval_ms(&expr).ok_or_else(|| Error::Sql {
-                    message: format!("expected an interval such as INTERVAL '5' MINUTE, found {expr}"),
+                    message: format!(
+                        "expected an interval such as INTERVAL '5' MINUTE, found {expr}"
+                    ),
                     span: arg_span,
                 })?;
                 if slot == 2 {
@@ -272,25 +312,35 @@ fn tumble_tvf_args(args: Vec<Vec<TokenWithSpan>>, span: Span) -> Result<(Vec<Tok
                 }
             }
             _ => {
-                return Err(Error::Sql { message: "TUMBLE takes at most four arguments".into(), span: arg_span })
+                return Err(Error::Sql {
+                    message: "TUMBLE takes at most four arguments".into(),
+                    span: arg_span,
+                })
             }
         }
     }
     let (Some(table), Some(time_column), Some(size_ms)) = (table, time_column, size) else {
         return Err(Error::Sql {
-            message: "TUMBLE needs TABLE <name>, DESCRIPTOR(<time column>) and a size interval".into(),
+            message: "TUMBLE needs TABLE <name>, DESCRIPTOR(<time column>) and a size interval"
+                .into(),
             span,
         });
     };
     if size_ms <= 0 {
-        return Err(Error::Sql { message: "the window size must be positive".into(), span });
+        return Err(Error::Sql {
+            message: "the window size must be positive".into(),
+            span,
+        });
     }
     let table_name = table.iter().map(|t| match &t.token {
         Token::Word(w) => w.value.clone(),
         other => other.to_string(),
     });
     let spec = WindowSpec {
-        kind: WindowKind::Tumble { size_ms, offset_ms: offset },
+        kind: WindowKind::Tumble {
+            size_ms,
+            offset_ms: offset,
+        },
         time_column,
         table: Some(table_name.collect::<Vec<_>>().concat()),
         span,
@@ -306,8 +356,12 @@ fn function_name(expr: &Expr) -> Option<String> {
 }
 
 fn function_args(expr: &Expr) -> Vec<&Expr> {
-    let Expr::Function(f) = expr else { return vec![] };
-    let FunctionArguments::List(list) = &f.args else { return vec![] };
+    let Expr::Function(f) = expr else {
+        return vec![];
+    };
+    let FunctionArguments::List(list) = &f.args else {
+        return vec![];
+    };
     list.args
         .iter()
         .filter_map(|a| match a {
@@ -323,7 +377,9 @@ fn expr_span(expr: &Expr) -> Span {
 
 /// Rewrites `GROUP BY TUMBLE(ts, INTERVAL ...)` and its auxiliary functions.
 fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
-    let SetExpr::Select(select) = query.body.as_mut() else { return Ok(None) };
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Ok(None);
+    };
     let mut window: Option<WindowSpec> = None;
     if let GroupByExpr::Expressions(exprs, _) = &mut select.group_by {
         let mut rewritten = Vec::with_capacity(exprs.len() + 1);
@@ -340,7 +396,8 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
                         }
                         _ => {
                             return Err(Error::Sql {
-                                message: "TUMBLE(time_attr, interval) needs a time column first".into(),
+                                message: "TUMBLE(time_attr, interval) needs a time column first"
+                                    .into(),
                                 span,
                             })
                         }
@@ -357,7 +414,10 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
                         None => 0,
                     };
                     if window.is_some() {
-                        return Err(Error::Sql { message: "a GROUP BY can have one window".into(), span });
+                        return Err(Error::Sql {
+                            message: "a GROUP BY can have one window".into(),
+                            span,
+                        });
                     }
                     window = Some(WindowSpec {
                         kind: WindowKind::Tumble { size_ms, offset_ms },
@@ -365,11 +425,16 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
                         table: None,
                         span,
                     });
+                    // All three bounds are grouped so that TUMBLE_START/_END/_ROWTIME can all be selected.
                     rewritten.push(Expr::Identifier(Ident::new(WINDOW_START)));
                     rewritten.push(Expr::Identifier(Ident::new(WINDOW_END)));
+                    rewritten.push(Expr::Identifier(Ident::new(WINDOW_TIME)));
                 }
                 Some(n @ ("HOP" | "SESSION" | "CUMULATE")) => {
-                    return Err(Error::Unsupported { construct: format!("the {n} window"), span: expr_span(&expr) })
+                    return Err(Error::Unsupported {
+                        construct: format!("the {n} window"),
+                        span: expr_span(&expr),
+                    })
                 }
                 _ => rewritten.push(expr),
             }
@@ -384,9 +449,14 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
             Some("TUMBLE_START") => Some(WINDOW_START),
             Some("TUMBLE_END") => Some(WINDOW_END),
             Some("TUMBLE_ROWTIME") => Some(WINDOW_TIME),
-            Some(n @ ("TUMBLE_PROCTIME" | "HOP_START" | "HOP_END" | "HOP_ROWTIME" | "SESSION_START" | "SESSION_END"
-            | "SESSION_ROWTIME")) => {
-                failure = Some(Error::Unsupported { construct: n.to_string(), span: expr_span(expr) });
+            Some(
+                n @ ("TUMBLE_PROCTIME" | "HOP_START" | "HOP_END" | "HOP_ROWTIME" | "SESSION_START"
+                | "SESSION_END" | "SESSION_ROWTIME"),
+            ) => {
+                failure = Some(Error::Unsupported {
+                    construct: n.to_string(),
+                    span: expr_span(expr),
+                });
                 return ControlFlow::Break(());
             }
             _ => None,
@@ -433,11 +503,20 @@ mod tests {
         )
         .unwrap();
         let w = q.window.unwrap();
-        assert_eq!(w.kind, WindowKind::Tumble { size_ms: 900_000, offset_ms: 0 });
+        assert_eq!(
+            w.kind,
+            WindowKind::Tumble {
+                size_ms: 900_000,
+                offset_ms: 0
+            }
+        );
         assert_eq!(w.time_column, "timestamp");
         let text = q.query.to_string();
         assert!(text.contains("SELECT window_start AS ws"), "{text}");
-        assert!(text.contains("GROUP BY window_start, window_end, tenant_id"), "{text}");
+        assert!(
+            text.contains("GROUP BY window_start, window_end, window_time, tenant_id"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -449,7 +528,11 @@ mod tests {
         let w = q.window.unwrap();
         assert_eq!(w.table.as_deref(), Some("events"));
         assert_eq!(w.kind.size_ms(), 5_000);
-        assert!(q.query.to_string().contains("FROM events GROUP BY"), "{}", q.query);
+        assert!(
+            q.query.to_string().contains("FROM events GROUP BY"),
+            "{}",
+            q.query
+        );
     }
 
     #[test]
@@ -463,8 +546,16 @@ mod tests {
 
     #[test]
     fn hop_is_reported_where_it_is() {
-        let err = parse("SELECT 1 FROM t\nGROUP BY HOP(ts, INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)").unwrap_err();
-        assert_eq!(err.span(), Some(Span { line: 2, column: 10 }));
+        let err =
+            parse("SELECT 1 FROM t\nGROUP BY HOP(ts, INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)")
+                .unwrap_err();
+        assert_eq!(
+            err.span(),
+            Some(Span {
+                line: 2,
+                column: 10
+            })
+        );
         assert!(err.to_string().contains("HOP window"), "{err}");
     }
 

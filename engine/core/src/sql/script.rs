@@ -17,15 +17,27 @@ use crate::{Error, Result};
 #[derive(Debug, Clone)]
 pub enum Statement {
     /// `SET 'key' = 'value'`.
-    Set { key: String, value: String, span: Span },
+    Set {
+        key: String,
+        value: String,
+        span: Span,
+    },
     /// `RESET ['key']`.
     Reset { key: Option<String>, span: Span },
     /// `CREATE [TEMPORARY] TABLE ...`.
     CreateTable(Box<TableDef>),
     /// `INSERT INTO target SELECT ...` or `INSERT INTO target VALUES ...`.
-    Insert { target: String, target_span: Span, query: Vec<TokenWithSpan>, span: Span },
+    Insert {
+        target: String,
+        target_span: Span,
+        query: Vec<TokenWithSpan>,
+        span: Span,
+    },
     /// An ad-hoc query (`SELECT`, `WITH`, `VALUES`).
-    Query { query: Vec<TokenWithSpan>, span: Span },
+    Query {
+        query: Vec<TokenWithSpan>,
+        span: Span,
+    },
 }
 
 /// Tokenizes `text`, substitutes variables in string literals and splits it into statements.
@@ -57,7 +69,10 @@ pub fn parse_script(text: &str, vars: &HashMap<String, String>) -> Result<Vec<St
     Ok(statements)
 }
 
-fn parse_statement(mut tokens: Vec<TokenWithSpan>, vars: &HashMap<String, String>) -> Result<Statement> {
+fn parse_statement(
+    mut tokens: Vec<TokenWithSpan>,
+    vars: &HashMap<String, String>,
+) -> Result<Statement> {
     for token in tokens.iter_mut() {
         if let Token::SingleQuotedString(s) = &token.token {
             if s.contains("${") {
@@ -81,7 +96,9 @@ fn parse_statement(mut tokens: Vec<TokenWithSpan>, vars: &HashMap<String, String
         Some(Keyword::CREATE) => {
             let kinds = [keyword_at(&tokens, 1), keyword_at(&tokens, 2)];
             if kinds.contains(&Some(Keyword::TABLE)) {
-                Ok(Statement::CreateTable(Box::new(parse_create_table(&tokens)?)))
+                Ok(Statement::CreateTable(Box::new(parse_create_table(
+                    &tokens,
+                )?)))
             } else {
                 let what = tokens
                     .iter()
@@ -90,16 +107,28 @@ fn parse_statement(mut tokens: Vec<TokenWithSpan>, vars: &HashMap<String, String
                     .map(|t| t.token.to_string().to_uppercase())
                     .collect::<Vec<_>>()
                     .join(" ");
-                Err(Error::Unsupported { construct: format!("CREATE {what}"), span })
+                Err(Error::Unsupported {
+                    construct: format!("CREATE {what}"),
+                    span,
+                })
             }
         }
         Some(Keyword::INSERT) => parse_insert(tokens, span),
         Some(Keyword::SELECT) | Some(Keyword::WITH) | Some(Keyword::VALUES) => {
-            Ok(Statement::Query { query: tokens, span })
+            Ok(Statement::Query {
+                query: tokens,
+                span,
+            })
         }
-        _ if matches!(tokens[0].token, Token::LParen) => Ok(Statement::Query { query: tokens, span }),
+        _ if matches!(tokens[0].token, Token::LParen) => Ok(Statement::Query {
+            query: tokens,
+            span,
+        }),
         _ => Err(Error::Unsupported {
-            construct: format!("the statement '{}'", tokens[0].token.to_string().to_uppercase()),
+            construct: format!(
+                "the statement '{}'",
+                tokens[0].token.to_string().to_uppercase()
+            ),
             span,
         }),
     }
@@ -165,10 +194,18 @@ fn parse_insert(tokens: Vec<TokenWithSpan>, span: Span) -> Result<Statement> {
         });
     }
     if next >= tokens.len() {
-        return Err(Error::Sql { message: "INSERT INTO needs a query".into(), span: target_span });
+        return Err(Error::Sql {
+            message: "INSERT INTO needs a query".into(),
+            span: target_span,
+        });
     }
     let query = tokens[next..].to_vec();
-    Ok(Statement::Insert { target, target_span, query, span })
+    Ok(Statement::Insert {
+        target,
+        target_span,
+        query,
+        span,
+    })
 }
 
 /// Replaces `${NAME}` and `${NAME:-default}` in `s` from `vars`.
@@ -179,7 +216,10 @@ pub fn substitute(s: &str, vars: &HashMap<String, String>, span: Span) -> Result
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
-            return Err(Error::Sql { message: format!("unclosed '${{' in '{s}'"), span });
+            return Err(Error::Sql {
+                message: format!("unclosed '${{' in '{s}'"),
+                span,
+            });
         };
         let inner = &after[..end];
         let (name, default) = match inner.split_once(":-") {
@@ -215,7 +255,8 @@ mod tests {
 
     #[test]
     fn splits_statements_and_keeps_positions() {
-        let text = "-- a comment\nSET 'parallelism.default' = '1';\n\nSELECT 1;\n  SELECT `x` FROM t";
+        let text =
+            "-- a comment\nSET 'parallelism.default' = '1';\n\nSELECT 1;\n  SELECT `x` FROM t";
         let stmts = parse_script(text, &vars()).unwrap();
         assert_eq!(stmts.len(), 3);
         match &stmts[0] {

@@ -15,12 +15,19 @@ pub enum SqlType {
     BigInt,
     Float,
     Double,
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     Date,
     /// `TIMESTAMP(p)`: wall-clock time without a zone.
-    Timestamp { precision: u8 },
+    Timestamp {
+        precision: u8,
+    },
     /// `TIMESTAMP_LTZ(p)`: an instant.
-    TimestampLtz { precision: u8 },
+    TimestampLtz {
+        precision: u8,
+    },
     Array(Box<SqlType>),
     Map(Box<SqlType>, Box<SqlType>),
     Bytes,
@@ -51,8 +58,11 @@ impl SqlType {
                 Arc::new(Field::new(
                     "entries",
                     DataType::Struct(
-                        vec![Field::new("key", k.to_arrow(), false), Field::new("value", v.to_arrow(), true)]
-                            .into(),
+                        vec![
+                            Field::new("key", k.to_arrow(), false),
+                            Field::new("value", v.to_arrow(), true),
+                        ]
+                        .into(),
                     ),
                     false,
                 )),
@@ -71,7 +81,9 @@ impl SqlType {
             DataType::Int16 => "SMALLINT".into(),
             DataType::Int32 => "INT".into(),
             DataType::Int64 => "BIGINT".into(),
-            DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => "BIGINT".into(),
+            DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+                "BIGINT".into()
+            }
             DataType::Float32 => "FLOAT".into(),
             DataType::Float64 => "DOUBLE".into(),
             DataType::Decimal128(p, s) => format!("DECIMAL({p}, {s})"),

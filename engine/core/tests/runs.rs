@@ -1,0 +1,235 @@
+//! End-to-end runs of scripts over files: JSON options, late-row counts, the DuckDB sink,
+//! and errors that must name what is wrong without losing what was written.
+
+use std::path::Path;
+
+use weir_engine::duckdb_sink::query_duckdb;
+use weir_engine::{RunOptions, Session};
+
+fn session(dir: &Path) -> Session {
+    Session::new(RunOptions {
+        base_dir: dir.to_path_buf(),
+        print_to_stdout: false,
+        ..RunOptions::default()
+    })
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+const SOURCE: &str = "CREATE TABLE ev (k STRING, v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'filesystem', 'path' = 'in', 'format' = 'json' OPTIONS);";
+
+fn source(options: &str) -> String {
+    SOURCE.replace(" OPTIONS", options)
+}
+
+#[test]
+fn malformed_rows_are_skipped_and_counted_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "in/a.json",
+        "{\"k\":\"a\",\"v\":1,\"ts\":\"2026-01-01 00:00:01\"}\n{broken\n{\"k\":\"a\",\"v\":\"NaN-ish\",\"ts\":\"2026-01-01 00:00:02\"}\n{\"k\":\"b\",\"v\":2,\"ts\":\"2026-01-01T00:00:03\"}\n\n{\"k\":\"b\",\"v\":3,\"ts\":\"2026-01-01 00:00:04\"}\n",
+    );
+    let script = format!(
+        "{}\nSELECT k, SUM(v) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end, k;",
+        source(", 'json.ignore-parse-errors' = 'true'")
+    );
+    let (report, results) = session(dir.path()).execute_collect(&script).unwrap();
+    // broken JSON, a non-number INT, and an ISO timestamp under the SQL standard: 3 skipped.
+    assert_eq!(report.metrics.parse_errors_skipped, 3);
+    assert_eq!(report.metrics.rows_read, 2);
+    let rows: usize = results[0].batches.iter().map(|b| b.num_rows()).sum();
+    assert_eq!(rows, 2);
+}
+
+#[test]
+fn malformed_rows_fail_the_job_with_file_and_line_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "in/a.json",
+        "{\"k\":\"a\",\"v\":1,\"ts\":\"2026-01-01 00:00:01\"}\n{\"k\":\"a\",\"v\":\"x\"}\n",
+    );
+    let script = format!("{}\nSELECT k FROM ev;", source(""));
+    let err = session(dir.path()).execute(&script).unwrap_err();
+    let text = err.to_string();
+    assert_eq!(err.code(), "data.invalid");
+    assert!(text.contains("a.json:2: field 'v'"), "{text}");
+    assert!(text.contains("json.ignore-parse-errors"), "{text}");
+}
+
+#[test]
+fn missing_fields_are_null_or_errors_as_the_options_say() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "in/a.json",
+        "{\"k\":\"a\",\"ts\":\"2026-01-01 00:00:01\"}\n",
+    );
+    let script = format!("{}\nSELECT k, v FROM ev;", source(""));
+    let (_, results) = session(dir.path()).execute_collect(&script).unwrap();
+    assert!(results[0].batches[0].column(1).is_null(0));
+    let strict = format!(
+        "{}\nSELECT k, v FROM ev;",
+        source(", 'json.fail-on-missing-field' = 'true'")
+    );
+    let err = session(dir.path()).execute(&strict).unwrap_err();
+    assert!(err.to_string().contains("field 'v' is missing"), "{err}");
+    let both = format!(
+        "{}\nSELECT k FROM ev;",
+        source(", 'json.fail-on-missing-field' = 'true', 'json.ignore-parse-errors' = 'true'")
+    );
+    let err = session(dir.path()).execute(&both).unwrap_err();
+    assert_eq!(err.code(), "sql.option");
+}
+
+#[test]
+fn iso_timestamps_need_the_iso_standard() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "in/a.json",
+        "{\"k\":\"a\",\"v\":1,\"ts\":\"2026-02-12T10:30:00Z\"}\n",
+    );
+    let script = format!(
+        "{}\nSELECT k, ts FROM ev;",
+        source(", 'json.timestamp-format.standard' = 'ISO-8601'")
+    );
+    let (_, results) = session(dir.path()).execute_collect(&script).unwrap();
+    assert_eq!(
+        weir_engine::format::cell_text(results[0].batches[0].column(1), 0),
+        "2026-02-12 10:30:00.000"
+    );
+}
+
+#[test]
+fn late_rows_are_dropped_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two files, two batches: after the first the watermark is 00:00:19; the second file's
+    // 00:00:05 row belongs to [00:00:00, 00:00:10), which has fired.
+    write(dir.path(), "in/1.json", "{\"k\":\"a\",\"v\":1,\"ts\":\"2026-01-01 00:00:01\"}\n{\"k\":\"a\",\"v\":1,\"ts\":\"2026-01-01 00:00:20\"}\n");
+    write(dir.path(), "in/2.json", "{\"k\":\"a\",\"v\":100,\"ts\":\"2026-01-01 00:00:05\"}\n{\"k\":\"a\",\"v\":1,\"ts\":\"2026-01-01 00:00:21\"}\n");
+    let script = format!(
+        "{}\nSELECT window_start, SUM(v) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;",
+        source("")
+    );
+    let (report, results) = session(dir.path()).execute_collect(&script).unwrap();
+    assert_eq!(report.metrics.late_rows_dropped, 1);
+    assert_eq!(report.metrics.windows_fired, 2);
+    let sums: Vec<String> = results[0]
+        .batches
+        .iter()
+        .flat_map(|b| {
+            (0..b.num_rows())
+                .map(|r| weir_engine::format::cell_text(b.column(1), r))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(sums, vec!["1", "2"]);
+}
+
+#[test]
+fn duckdb_sink_creates_schema_and_table_and_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "in/a.json", "{\"k\":\"a\",\"v\":1,\"ts\":\"2026-01-01 00:00:01.250\"}\n{\"k\":\"b\",\"v\":2,\"ts\":\"2026-01-01 00:00:02\"}\n");
+    let script = format!(
+        "{}\nCREATE TABLE cat.db.out (k STRING, v BIGINT, ts TIMESTAMP(3)) WITH ('connector' = 'duckdb', 'path' = 'out/x.duckdb', 'table-name' = 'analytics.out');\nINSERT INTO cat.db.out SELECT k, v, ts FROM ev;",
+        source("")
+    );
+    let report = session(dir.path()).execute(&script).unwrap();
+    let target = report.sinks[0].duckdb.clone().unwrap();
+    assert_eq!(target.table, "analytics.out");
+    assert_eq!(report.sinks[0].rows_written, 2);
+    let page = query_duckdb(
+        Path::new(&target.path),
+        "SELECT k, v, ts FROM analytics.out ORDER BY k",
+        10,
+    )
+    .unwrap();
+    assert_eq!(page.total_rows, 2);
+    assert_eq!(page.rows[0][0], serde_json::json!("a"));
+    assert_eq!(page.rows[0][1], serde_json::json!(1));
+    assert_eq!(
+        page.rows[0][2],
+        serde_json::json!("2026-01-01 00:00:01.250")
+    );
+    assert_eq!(page.columns[1].data_type, "BIGINT");
+    // A second run appends to the same table.
+    session(dir.path()).execute(&script).unwrap();
+    let page = query_duckdb(
+        Path::new(&target.path),
+        "SELECT count(*) AS n FROM analytics.out",
+        10,
+    )
+    .unwrap();
+    assert_eq!(page.rows[0][0], serde_json::json!(4));
+}
+
+#[test]
+fn a_failing_job_keeps_what_earlier_jobs_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "in/a.json",
+        "{\"k\":\"a\",\"v\":1,\"ts\":\"2026-01-01 00:00:01\"}\n",
+    );
+    write(dir.path(), "bad/a.json", "not json\n");
+    let script = format!(
+        "{}\nCREATE TABLE bad (k STRING) WITH ('connector' = 'filesystem', 'path' = 'bad', 'format' = 'json');\nCREATE TABLE out (k STRING) WITH ('connector' = 'duckdb', 'path' = 'o.duckdb', 'table-name' = 'o');\nINSERT INTO out SELECT k FROM ev;\nINSERT INTO out SELECT k FROM bad;",
+        source("")
+    );
+    let err = session(dir.path()).execute(&script).unwrap_err();
+    assert_eq!(err.code(), "data.invalid");
+    let page = query_duckdb(&dir.path().join("o.duckdb"), "SELECT k FROM o", 10).unwrap();
+    assert_eq!(page.total_rows, 1, "the first job's row stays");
+}
+
+#[test]
+fn nothing_runs_when_a_later_statement_is_unsupported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "in/a.json",
+        "{\"k\":\"a\",\"v\":1,\"ts\":\"2026-01-01 00:00:01\"}\n",
+    );
+    let script = format!(
+        "{}\nCREATE TABLE out (k STRING) WITH ('connector' = 'duckdb', 'path' = 'o.duckdb', 'table-name' = 'o');\nINSERT INTO out SELECT k FROM ev;\nINSERT INTO out SELECT k FROM ev ORDER BY k;",
+        source("")
+    );
+    let err = session(dir.path()).execute(&script).unwrap_err();
+    assert_eq!(err.code(), "sql.unsupported");
+    assert_eq!(err.span().map(|s| (s.line, s.column)), Some((4, 34)));
+    assert!(!dir.path().join("o.duckdb").exists(), "no job may start");
+}
+
+#[test]
+fn filesystem_sink_commits_visible_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "CREATE TABLE out (k STRING, n INT, ts TIMESTAMP(3)) WITH ('connector' = 'filesystem', 'path' = 'file://OUT', 'format' = 'json');\nINSERT INTO out VALUES ('a', 1, TIMESTAMP '2026-01-01 00:00:00'), ('b', NULL, NULL);"
+        .replace("OUT", &dir.path().join("sink").display().to_string());
+    session(dir.path()).execute(&script).unwrap();
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("sink"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    let name = files[0].file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        name.starts_with("part-") && name.ends_with(".json"),
+        "{name}"
+    );
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines[0],
+        serde_json::json!({"k": "a", "n": 1, "ts": "2026-01-01 00:00:00.000"})
+    );
+    assert_eq!(lines[1]["n"], serde_json::Value::Null);
+}
