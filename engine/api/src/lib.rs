@@ -1,5 +1,6 @@
 //! Types on the wire between Weir's engine and its front ends (CLI, desktop shell, UI).
 //! No heavy dependencies: this crate also builds for `wasm32-unknown-unknown`.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,6 @@
 //! `weir`: the headless binary. Runs Flink SQL scripts on the embedded engine, the demo,
 //! ad-hoc queries over DuckDB outputs, and charts of them.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

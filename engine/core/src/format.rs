@@ -111,6 +111,15 @@ pub fn row_print(batch: &RecordBatch, row: usize) -> String {
     format!("+I[{}]", cells.join(", "))
 }
 
+pub use arrow::record_batch::RecordBatch;
+
+/// Batches as a text table.
+pub fn pretty(batches: &[RecordBatch]) -> crate::Result<String> {
+    arrow::util::pretty::pretty_format_batches_with_options(batches, &options())
+        .map(|t| t.to_string())
+        .map_err(|e| crate::Error::Internal(format!("cannot format rows: {e}")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,13 +158,4 @@ mod tests {
         );
         assert_eq!(row_json_object(&batch, 0)["x"], serde_json::json!(1.5));
     }
-}
-
-pub use arrow::record_batch::RecordBatch;
-
-/// Batches as a text table.
-pub fn pretty(batches: &[RecordBatch]) -> crate::Result<String> {
-    arrow::util::pretty::pretty_format_batches_with_options(batches, &options())
-        .map(|t| t.to_string())
-        .map_err(|e| crate::Error::Internal(format!("cannot format rows: {e}")))
 }

@@ -500,11 +500,14 @@ pub fn plan_query(
         tables,
         _catalog: catalog,
     };
-    let mut options = ParserOptions::default();
-    options.enable_ident_normalization = false;
-    options.collect_spans = true;
-    options.map_string_types_to_utf8view = false;
-    options.parse_float_as_decimal = false;
+    // Flink identifiers are case-sensitive and STRING is Utf8.
+    let options = ParserOptions {
+        enable_ident_normalization: false,
+        collect_spans: true,
+        map_string_types_to_utf8view: false,
+        parse_float_as_decimal: false,
+        ..ParserOptions::default()
+    };
     let planner = SqlToRel::new_with_options(&provider, options);
     let plan = planner
         .sql_statement_to_plan(datafusion::sql::sqlparser::ast::Statement::Query(

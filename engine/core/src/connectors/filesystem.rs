@@ -200,11 +200,13 @@ impl Source for FileSource {
                 match self.decoder.decode_line(text) {
                     Ok(true) => metrics.rows_read += 1,
                     Ok(false) => metrics.parse_errors_skipped += 1,
-                    Err(e) => return Err(Error::Data(format!(
+                    Err(e) => {
+                        return Err(Error::Data(format!(
                         "{}:{}: {e} (set 'json.ignore-parse-errors' = 'true' to skip such rows)",
                         path.display(),
                         consumed
-                    ))),
+                    )))
+                    }
                 }
             }
             let consumed_now = *consumed;

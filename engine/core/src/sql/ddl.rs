@@ -278,13 +278,15 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
                     col.ty,
                     SqlType::Timestamp { .. } | SqlType::TimestampLtz { .. }
                 ) => {}
-            Some(col) => return Err(Error::Sql {
-                message: format!(
+            Some(col) => {
+                return Err(Error::Sql {
+                    message: format!(
                     "the WATERMARK column '{}' must be TIMESTAMP(3) or TIMESTAMP_LTZ(3), not {:?}",
                     wm.column, col.ty
                 ),
-                span: wm.span,
-            }),
+                    span: wm.span,
+                })
+            }
             None => {
                 return Err(Error::Sql {
                     message: format!("WATERMARK FOR names '{}', which is not a column", wm.column),
