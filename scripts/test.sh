@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# THE test command, for developers and CI alike (.ci/run calls it): set-up, the UI build,
+# formatting, lints, then every test of the default workspace members (the wasm UI crate is
+# built by scripts/build-ui.sh instead). Builds go to a target directory outside the clone
+# (CARGO_TARGET_DIR, default ~/.cache/weir/target) so they survive fresh checkouts.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/weir/target}"
+
+started=$SECONDS
+step() {
+  local name="$1"
+  shift
+  local t0=$SECONDS
+  echo "test.sh: == $name" >&2
+  "$@"
+  echo "test.sh: == $name: ok ($((SECONDS - t0)) s)" >&2
+}
+
+step "set-up" bash scripts/setup.sh
+if [ -f scripts/build-ui.sh ]; then
+  step "UI build" bash scripts/build-ui.sh
+fi
+step "cargo fmt --all --check" cargo fmt --all --check
+step "cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
+step "cargo test" cargo test
+echo "test.sh: all passed in $((SECONDS - started)) s (target dir: $CARGO_TARGET_DIR)" >&2
