@@ -1,7 +1,6 @@
 //! End-to-end tests of the `weir` binary: MATIH's session-analytics job run on the sample data
 //! into DuckDB, checked row by row against values computed here from the input files; errors
 //! that point into the script; the help texts.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
