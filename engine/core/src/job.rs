@@ -105,3 +105,143 @@ pub fn run(
     sink.finish()?;
     Ok(preview)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::connectors::json::{JsonDecoder, JsonOptions};
+    use crate::format::cell_text;
+    use crate::plan::plan_query;
+    use crate::sql::query::parse_query;
+    use crate::sql::{parse_script, Statement};
+
+    const DDL: &str = "CREATE TABLE ev (k STRING, v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'filesystem', 'path' = 'x', 'format' = 'json')";
+    const QUERY: &str = "SELECT window_start, k, COUNT(*), COUNT(DISTINCT v), SUM(v), AVG(v), MIN(v), MAX(v) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, k";
+
+    fn plan() -> PlannedQuery {
+        let mut catalog = HashMap::new();
+        let mut query = None;
+        for s in parse_script(&format!("{DDL}; {QUERY}"), &HashMap::new()).unwrap() {
+            match s {
+                Statement::CreateTable(t) => {
+                    catalog.insert(t.name.clone(), *t);
+                }
+                Statement::Query { query: q, .. } => query = Some(q),
+                _ => {}
+            }
+        }
+        plan_query(&parse_query(query.unwrap()).unwrap(), &catalog).unwrap()
+    }
+
+    fn batches() -> Vec<RecordBatch> {
+        let def = match parse_script(DDL, &HashMap::new()).unwrap().remove(0) {
+            Statement::CreateTable(t) => t,
+            _ => unreachable!(),
+        };
+        let mut decoder =
+            JsonDecoder::new(Arc::new(def.arrow_schema()), JsonOptions::default(), &[2]);
+        (0..6)
+            .map(|b| {
+                for i in 0..5 {
+                    let sec = b * 4 + i;
+                    let line = format!(
+                        r#"{{"k":"k{}","v":{},"ts":"2026-01-01 00:00:{sec:02}"}}"#,
+                        i % 2,
+                        (sec * 7) % 5
+                    );
+                    decoder.decode_line(&line).unwrap();
+                }
+                decoder.flush().unwrap()
+            })
+            .collect()
+    }
+
+    /// Feeds batches with window columns and watermarks through the operators.
+    fn drive(
+        query: &mut PlannedQuery,
+        input: &[RecordBatch],
+        metrics: &mut JobMetrics,
+    ) -> Vec<String> {
+        let PlannedSource::Table {
+            assigner: Some(assigner),
+            ..
+        } = &query.source
+        else {
+            panic!()
+        };
+        let mut out = Vec::new();
+        for b in input {
+            let wm = crate::operators::window_assigner::max_event_time(b.column(2))
+                .unwrap()
+                .unwrap()
+                - 1000;
+            let b = assigner.assign(b).unwrap();
+            out.extend(push_batch(&mut query.operators, b, metrics).unwrap());
+            out.extend(push_watermark(&mut query.operators, wm, metrics).unwrap());
+        }
+        out.iter()
+            .flat_map(|b| {
+                (0..b.num_rows())
+                    .map(|r| {
+                        b.columns()
+                            .iter()
+                            .map(|c| cell_text(c, r))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    fn finish(query: &mut PlannedQuery, metrics: &mut JobMetrics) -> Vec<String> {
+        let out = push_watermark(&mut query.operators, i64::MAX, metrics).unwrap();
+        out.iter()
+            .flat_map(|b| {
+                (0..b.num_rows())
+                    .map(|r| {
+                        b.columns()
+                            .iter()
+                            .map(|c| cell_text(c, r))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn window_state_survives_snapshot_and_restore() {
+        let input = batches();
+        let mut metrics = JobMetrics::default();
+        // The reference: one uninterrupted run.
+        let mut whole = plan();
+        let mut expected = drive(&mut whole, &input, &mut metrics);
+        expected.extend(finish(&mut whole, &mut metrics));
+        assert!(expected.len() >= 4, "{expected:?}");
+
+        // Run half, snapshot, restore into a fresh plan, run the rest.
+        let mut first = plan();
+        let mut got = drive(&mut first, &input[..3], &mut metrics);
+        let state = first.operators[0]
+            .snapshot()
+            .unwrap()
+            .expect("window aggregation has state");
+        assert!(state.num_rows() > 0, "open windows are in the snapshot");
+        // Snapshotting does not disturb the running operator.
+        let mut continued = got.clone();
+        continued.extend(drive(&mut first, &input[3..], &mut metrics));
+        continued.extend(finish(&mut first, &mut metrics));
+        assert_eq!(continued, expected);
+
+        let mut second = plan();
+        second.operators[0].restore(&state).unwrap();
+        got.extend(drive(&mut second, &input[3..], &mut metrics));
+        got.extend(finish(&mut second, &mut metrics));
+        assert_eq!(got, expected);
+    }
+}

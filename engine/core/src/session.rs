@@ -95,7 +95,8 @@ impl Session {
         let mut jobs = Vec::new();
         for statement in &statements {
             match statement {
-                Statement::Set { key, value, .. } => {
+                Statement::Set { key, value, span } => {
+                    check_set(key, value, *span)?;
                     config.insert(key.clone(), value.clone());
                 }
                 Statement::Reset { key, .. } => match key {
@@ -264,6 +265,30 @@ impl Session {
             }
         };
         Ok(self.plan(tokens, &self.tables)?.to_string())
+    }
+}
+
+/// `SET` keys that change results and that Weir does not honour yet are refused rather than
+/// silently ignored. Keys that only tune Flink's runtime (parallelism, checkpointing, state
+/// backends, mini-batching) and unknown keys are accepted, as Flink accepts them.
+fn check_set(key: &str, value: &str, span: Span) -> Result<()> {
+    const UTC: &[&str] = &["UTC", "Z", "GMT", "Etc/UTC", "+00:00", "UTC+00:00"];
+    match key {
+        "table.local-time-zone" if !UTC.iter().any(|z| z.eq_ignore_ascii_case(value.trim())) => {
+            Err(Error::Unsupported {
+                construct: format!("'table.local-time-zone' = '{value}' (Weir runs in UTC)"),
+                span,
+            })
+        }
+        "table.exec.emit.early-fire.enabled" | "table.exec.emit.late-fire.enabled"
+            if value.trim() == "true" =>
+        {
+            Err(Error::Unsupported {
+                construct: format!("'{key}' (early/late window firing)"),
+                span,
+            })
+        }
+        _ => Ok(()),
     }
 }
 

@@ -35,6 +35,18 @@ pub trait Operator: Send + std::fmt::Display {
         let _ = (watermark, metrics);
         Ok(vec![])
     }
+
+    /// The operator's state for a checkpoint, as one batch; `None` for stateless operators.
+    /// Taking a snapshot does not change what the operator will emit.
+    fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
+        Ok(None)
+    }
+
+    /// Restores a snapshot, before the operator sees any batch.
+    fn restore(&mut self, state: &RecordBatch) -> Result<()> {
+        let _ = state;
+        Ok(())
+    }
 }
 
 /// Passes `batch` through `ops` in order.

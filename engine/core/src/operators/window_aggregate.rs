@@ -1,7 +1,9 @@
 //! WindowAggregate: event-time window aggregation. Rows are grouped per window (by its
 //! `window_start`) and per key with DataFusion `GroupsAccumulator`s; a window fires when the
 //! watermark passes its end, emitting one row per key, and its state is dropped. Rows whose
-//! window has already fired are late: dropped and counted, as in Flink.
+//! window has already fired are late: dropped and counted, as in Flink. A snapshot holds, per
+//! open window and key, the accumulators' intermediate state (`GroupsAccumulator::state`);
+//! restoring merges it back (`merge_batch`), so checkpoints need no per-function code.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -11,7 +13,7 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, TimestampMillisecondArray, UInt32Array,
 };
 use arrow::compute::{cast, filter_record_batch, take_record_batch};
-use arrow::datatypes::{SchemaRef, TimestampMillisecondType};
+use arrow::datatypes::{Field, Schema, SchemaRef, TimestampMillisecondType};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use arrow::row::{RowConverter, Rows, SortField};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
@@ -235,6 +237,52 @@ impl WindowAggregate {
     }
 }
 
+/// Schema metadata key of the watermark in a snapshot.
+const WATERMARK_KEY: &str = "weir.watermark";
+const START_COLUMN: &str = "__window_start";
+
+impl WindowAggregate {
+    /// The snapshot schema: window start, key columns, then every accumulator's state fields.
+    fn snapshot_schema(&self, key_types: &[arrow::datatypes::DataType]) -> Result<Schema> {
+        let mut fields = vec![Field::new(START_COLUMN, window_bound_type(), false)];
+        for (i, t) in key_types.iter().enumerate() {
+            fields.push(Field::new(format!("__key{i}"), t.clone(), true));
+        }
+        for (j, call) in self.aggregates.iter().enumerate() {
+            for f in call.function.state_fields().map_err(df)? {
+                fields.push(Field::new(
+                    format!("__acc{j}_{}", f.name()),
+                    f.data_type().clone(),
+                    true,
+                ));
+            }
+        }
+        Ok(Schema::new(fields))
+    }
+
+    fn key_types(&self) -> Vec<arrow::datatypes::DataType> {
+        self.converter
+            .convert_rows(std::iter::empty())
+            .map(|cols| cols.iter().map(|c| c.data_type().clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Rebuilds a window's accumulators from intermediate state arrays.
+    fn merge_into_new(
+        &self,
+        states: &[Vec<ArrayRef>],
+        groups: usize,
+    ) -> Result<Vec<Box<dyn GroupsAccumulator>>> {
+        let fresh = self.new_window()?;
+        let mut accumulators = fresh.accumulators;
+        let indices: Vec<usize> = (0..groups).collect();
+        for (acc, state) in accumulators.iter_mut().zip(states) {
+            acc.merge_batch(state, &indices, None, groups).map_err(df)?;
+        }
+        Ok(accumulators)
+    }
+}
+
 impl fmt::Display for WindowAggregate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let aggs: Vec<String> = self
@@ -315,6 +363,129 @@ impl Operator for WindowAggregate {
             }
         }
         Ok(vec![])
+    }
+
+    fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
+        let key_types = self.key_types();
+        let mut schema = self.snapshot_schema(&key_types)?;
+        if let Some(wm) = self.state.watermark {
+            schema =
+                schema.with_metadata(HashMap::from([(WATERMARK_KEY.to_string(), wm.to_string())]));
+        }
+        let schema = Arc::new(schema);
+        let mut columns: Vec<Vec<ArrayRef>> = vec![Vec::new(); schema.fields().len()];
+        let starts: Vec<i64> = self.state.windows.keys().copied().collect();
+        for start in starts {
+            let Some(mut window) = self.state.windows.remove(&start) else {
+                continue;
+            };
+            let groups = window.index.len();
+            let mut col = 0;
+            columns[col]
+                .push(Arc::new(TimestampMillisecondArray::from(vec![start; groups])) as ArrayRef);
+            col += 1;
+            if !self.keys.is_empty() {
+                for key in self
+                    .converter
+                    .convert_rows(window.keys.iter())
+                    .map_err(arrow_err)?
+                {
+                    columns[col].push(key);
+                    col += 1;
+                }
+            }
+            let mut states = Vec::with_capacity(window.accumulators.len());
+            for acc in window.accumulators.iter_mut() {
+                let state = acc.state(EmitTo::All).map_err(df)?;
+                for a in &state {
+                    columns[col].push(a.clone());
+                    col += 1;
+                }
+                states.push(state);
+            }
+            // Taking the state emptied the accumulators: merge it back to carry on.
+            window.accumulators = self.merge_into_new(&states, groups)?;
+            self.state.windows.insert(start, window);
+        }
+        let arrays = columns
+            .into_iter()
+            .zip(schema.fields())
+            .map(|(parts, f)| {
+                if parts.is_empty() {
+                    Ok(arrow::array::new_empty_array(f.data_type()))
+                } else {
+                    let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+                    arrow::compute::concat(&refs)
+                }
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(arrow_err)?;
+        // State arrays may differ in nullability or exact type from the declared fields.
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .zip(&arrays)
+            .map(|(f, a)| Field::new(f.name(), a.data_type().clone(), true))
+            .collect();
+        let schema = Arc::new(Schema::new(fields).with_metadata(schema.metadata().clone()));
+        Ok(Some(
+            RecordBatch::try_new(schema, arrays).map_err(arrow_err)?,
+        ))
+    }
+
+    fn restore(&mut self, state: &RecordBatch) -> Result<()> {
+        self.state.windows.clear();
+        self.state.watermark = state
+            .schema()
+            .metadata()
+            .get(WATERMARK_KEY)
+            .map(|w| {
+                w.parse::<i64>()
+                    .map_err(|e| Error::Data(format!("bad watermark in a snapshot: {e}")))
+            })
+            .transpose()?;
+        if state.num_rows() == 0 {
+            return Ok(());
+        }
+        if state.schema().field(0).name() != START_COLUMN {
+            return Err(Error::Data("not a window aggregation snapshot".into()));
+        }
+        let starts = state
+            .column(0)
+            .as_primitive::<TimestampMillisecondType>()
+            .clone();
+        let mut by_window: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        for (i, s) in starts.values().iter().enumerate() {
+            by_window.entry(*s).or_default().push(i as u32);
+        }
+        let key_count = self.key_types().len();
+        for (start, rows) in by_window {
+            let part = take_record_batch(state, &UInt32Array::from(rows)).map_err(arrow_err)?;
+            let groups = part.num_rows();
+            let mut window = self.new_window()?;
+            if key_count == 0 {
+                window.index.insert(Box::default(), 0);
+            } else {
+                let keys = self
+                    .converter
+                    .convert_columns(&part.columns()[1..1 + key_count])
+                    .map_err(arrow_err)?;
+                for (i, row) in keys.iter().enumerate() {
+                    window.index.insert(row.as_ref().into(), i);
+                    window.keys.push(row);
+                }
+            }
+            let mut col = 1 + key_count;
+            let mut states = Vec::new();
+            for call in &self.aggregates {
+                let n = call.function.state_fields().map_err(df)?.len();
+                states.push(part.columns()[col..col + n].to_vec());
+                col += n;
+            }
+            window.accumulators = self.merge_into_new(&states, groups)?;
+            self.state.windows.insert(start, window);
+        }
+        Ok(())
     }
 
     fn process_watermark(
