@@ -97,10 +97,9 @@ impl fmt::Display for PlannedQuery {
 }
 
 /// The functions, options and tables DataFusion's SQL planner sees.
-struct Provider<'a> {
+struct Provider {
     state: SessionState,
     tables: HashMap<String, SchemaRef>,
-    _catalog: &'a HashMap<String, TableDef>,
 }
 
 fn reference_key(name: &TableReference) -> String {
@@ -115,7 +114,7 @@ fn reference_key(name: &TableReference) -> String {
     }
 }
 
-impl ContextProvider for Provider<'_> {
+impl ContextProvider for Provider {
     fn get_table_source(
         &self,
         name: TableReference,
@@ -498,7 +497,6 @@ pub fn plan_query(
     let provider = Provider {
         state: session_state(),
         tables,
-        _catalog: catalog,
     };
     // Flink identifiers are case-sensitive and STRING is Utf8.
     let options = ParserOptions {
