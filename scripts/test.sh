@@ -24,5 +24,9 @@ if [ -f scripts/build-ui.sh ]; then
 fi
 step "cargo fmt --all --check" cargo fmt --all --check
 step "cargo clippy --all-targets -- -D warnings" cargo clippy --all-targets -- -D warnings
+# The UI crate is wasm32 and not a default member: lint it for its real target, and run its
+# unit tests on the host.
+step "cargo clippy -p weir-ui (wasm32)" cargo clippy -p weir-ui --target wasm32-unknown-unknown -- -D warnings
 step "cargo test" cargo test
+step "cargo test -p weir-ui" cargo test -p weir-ui
 echo "test.sh: all passed in $((SECONDS - started)) s (target dir: $CARGO_TARGET_DIR)" >&2

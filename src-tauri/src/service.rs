@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
-use weir_api::{ApiError, DuckDbTarget, ResultPage, RunReport};
+use weir_api::{ApiError, DuckDbTarget, ResultPage};
 use weir_engine::RunOptions;
 
 /// The repository this binary was built from; the sample job and its data live there.
@@ -24,26 +23,7 @@ const CHART_ROWS: usize = 10_000;
 const CHART_WIDTH: u32 = 720;
 const CHART_HEIGHT: u32 = 300;
 
-/// A job the editor can open.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SampleJob {
-    /// Shown above the editor: `matih/session-analytics.sql`.
-    pub name: String,
-    pub sql: String,
-}
-
-/// What the UI shows after a run: the engine's report, the first rows the sink wrote, and a
-/// chart of them when the rows have the columns the chart needs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StudioRun {
-    pub report: RunReport,
-    pub rows: ResultPage,
-    /// A PNG, base64-encoded (the UI shows it as a `data:` URL).
-    pub chart_png_base64: Option<String>,
-    /// Why there is no chart, when the rows could not be charted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub chart_error: Option<ApiError>,
-}
+pub use weir_api::{SampleJob, StudioRun};
 
 /// Where scripts run: the folder relative paths resolve against, and where sinks write.
 #[derive(Debug, Clone)]
@@ -131,9 +111,9 @@ pub fn run_job_blocking(sql: &str, workspace: &Workspace) -> Result<StudioRun, A
 fn read_sink(target: &DuckDbTarget) -> Result<ResultPage, ApiError> {
     let path = Path::new(&target.path);
     let table = quote_table(&target.table);
-    // The columns, from one row (a query without rows returns no batch, so no columns).
+    // The columns (a query with no rows still reports them).
     let columns =
-        weir_engine::duckdb_sink::query_duckdb(path, &format!("SELECT * FROM {table} LIMIT 1"), 1)
+        weir_engine::duckdb_sink::query_duckdb(path, &format!("SELECT * FROM {table} LIMIT 0"), 0)
             .map_err(|e| e.to_api())?
             .columns;
     let order: Vec<String> = ["window_start", "tenant_id"]
@@ -181,6 +161,7 @@ fn quote_ident(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use weir_api::RunReport;
 
     fn temp_workspace(name: &str) -> Workspace {
         let out = std::env::temp_dir().join(format!("weir-studio-{name}-{}", std::process::id()));

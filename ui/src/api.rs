@@ -1,9 +1,9 @@
 //! The UI's client of the desktop shell: calls its Tauri commands through
 //! `window.__TAURI__.core.invoke` and (de)serializes with the `weir-api` types.
 
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
-use weir_api::{ApiError, ResultPage, RunReport};
+use weir_api::ApiError;
 
 #[wasm_bindgen]
 extern "C" {
@@ -12,22 +12,7 @@ extern "C" {
     async fn invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
 }
 
-/// A job the editor can open (the shell's `service::SampleJob`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct SampleJob {
-    pub name: String,
-    pub sql: String,
-}
-
-/// What a run returns (the shell's `service::StudioRun`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct StudioRun {
-    pub report: RunReport,
-    pub rows: ResultPage,
-    pub chart_png_base64: Option<String>,
-    #[serde(default)]
-    pub chart_error: Option<ApiError>,
-}
+pub use weir_api::{SampleJob, StudioRun};
 
 #[derive(Serialize)]
 struct RunArgs<'a> {

@@ -115,6 +115,27 @@ pub struct RunReport {
     pub elapsed_ms: u64,
 }
 
+/// A job the studio's editor can open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SampleJob {
+    /// Shown above the editor: `matih/session-analytics.sql`.
+    pub name: String,
+    pub sql: String,
+}
+
+/// What the studio shows after a run: the engine's report, the first rows the sink wrote,
+/// and a chart of them when the rows have the columns the chart needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudioRun {
+    pub report: RunReport,
+    pub rows: ResultPage,
+    /// A PNG, base64-encoded (the UI shows it as a `data:` URL).
+    pub chart_png_base64: Option<String>,
+    /// Why there is no chart, when the rows could not be charted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart_error: Option<ApiError>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

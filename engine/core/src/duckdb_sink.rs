@@ -198,7 +198,10 @@ pub fn query_duckdb(path: &Path, sql: &str, max_rows: usize) -> Result<ResultPag
     let conn = Connection::open_with_flags(path, config)?;
     let mut stmt = conn.prepare(sql)?;
     let mut page = ResultPage::default();
-    for batch in stmt.query_arrow([])? {
+    let batches = stmt.query_arrow([])?;
+    // Columns come from the result's schema, so a result without rows still has them.
+    page.columns = crate::format::columns_of(&batches.get_schema());
+    for batch in batches {
         append_to_page(&mut page, &batch, max_rows);
     }
     Ok(page)

@@ -72,18 +72,22 @@ pub fn cell_text(array: &ArrayRef, row: usize) -> String {
     }
 }
 
+/// The columns of a page of rows of `schema`, with Flink's type names.
+pub fn columns_of(schema: &arrow::datatypes::Schema) -> Vec<Column> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| Column {
+            name: f.name().clone(),
+            data_type: SqlType::flink_name_of(f.data_type()),
+        })
+        .collect()
+}
+
 /// Appends up to `limit` rows of `batch` to `page`; counts all rows in `total_rows`.
 pub fn append_to_page(page: &mut ResultPage, batch: &RecordBatch, limit: usize) {
     if page.columns.is_empty() {
-        page.columns = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| Column {
-                name: f.name().clone(),
-                data_type: SqlType::flink_name_of(f.data_type()),
-            })
-            .collect();
+        page.columns = columns_of(&batch.schema());
     }
     let room = limit.saturating_sub(page.rows.len()).min(batch.num_rows());
     for row in 0..room {

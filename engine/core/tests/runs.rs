@@ -167,6 +167,14 @@ fn duckdb_sink_creates_schema_and_table_and_appends() {
     )
     .unwrap();
     assert_eq!(page.rows[0][0], serde_json::json!(4));
+    // A result without rows still names its columns.
+    let empty = query_duckdb(
+        Path::new(&target.path),
+        "SELECT k, v FROM analytics.out WHERE false",
+        10,
+    )
+    .unwrap();
+    assert_eq!((empty.total_rows, empty.columns.len()), (0, 2));
 }
 
 #[test]
