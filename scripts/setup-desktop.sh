@@ -6,6 +6,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
 log() { echo "setup-desktop: $*" >&2; }
+# shellcheck source=scripts/lib.sh
+source "$root/scripts/lib.sh"
 
 packages=(
   # Tauri 2 on Linux
@@ -15,17 +17,7 @@ packages=(
   xvfb webkit2gtk-driver imagemagick tesseract-ocr tesseract-ocr-eng fonts-dejavu-core
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
-  [ "$status" = "install ok installed" ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+ensure_debian_packages "${packages[@]}"
 
 # wasm32 target + wasm-bindgen-cli of the locked version
 "$root/scripts/build-ui.sh" --tools

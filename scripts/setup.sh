@@ -8,26 +8,14 @@ cd "$root"
 
 log() { echo "setup: $*" >&2; }
 
-# Root installs directly; anyone else through sudo.
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 # Debian packages: a C toolchain and headers for crates with native parts; npm fetches the
 # prebuilt DuckDB from the npm registry.
 packages=(build-essential pkg-config cmake libssl-dev)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
-missing=()
-for p in "${packages[@]}"; do
-  status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)"
-  [ "$status" = "install ok installed" ] || missing+=("$p")
-done
-if [ "${#missing[@]}" -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+ensure_debian_packages "${packages[@]}"
 
 # The Rust toolchain comes from rustup (https://rustup.rs); the repository needs rustfmt and
 # clippy too, for scripts/test.sh.

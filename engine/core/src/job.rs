@@ -182,36 +182,28 @@ mod tests {
             out.extend(push_batch(&mut query.operators, b, metrics).unwrap());
             out.extend(push_watermark(&mut query.operators, wm, metrics).unwrap());
         }
-        out.iter()
+        rows_text(&out)
+    }
+
+    /// Every row as comma-separated text, in emission order.
+    fn rows_text(batches: &[RecordBatch]) -> Vec<String> {
+        batches
+            .iter()
             .flat_map(|b| {
-                (0..b.num_rows())
-                    .map(|r| {
-                        b.columns()
-                            .iter()
-                            .map(|c| cell_text(c, r))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .collect::<Vec<_>>()
+                (0..b.num_rows()).map(move |r| {
+                    b.columns()
+                        .iter()
+                        .map(|c| cell_text(c, r))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
             })
             .collect()
     }
 
     fn finish(query: &mut PlannedQuery, metrics: &mut JobMetrics) -> Vec<String> {
         let out = push_watermark(&mut query.operators, i64::MAX, metrics).unwrap();
-        out.iter()
-            .flat_map(|b| {
-                (0..b.num_rows())
-                    .map(|r| {
-                        b.columns()
-                            .iter()
-                            .map(|c| cell_text(c, r))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        rows_text(&out)
     }
 
     #[test]
