@@ -7,46 +7,98 @@ use weir_api::{JobMetrics, ResultPage};
 
 use crate::connectors::{Sink, Source};
 use crate::format::append_to_page;
-use crate::operators::window_assigner::max_event_time;
+use crate::operators::window_assigner::event_time_millis;
 use crate::operators::{push_batch, push_watermark, Operator};
 use crate::plan::{PlannedQuery, PlannedSource};
 use crate::Result;
 
-/// Tracks the largest event time seen and the watermark derived from it.
-struct WatermarkTracker {
-    delay_ms: i64,
-    column: usize,
-    current: Option<i64>,
+/// How a job runs.
+#[derive(Debug, Clone, Copy)]
+pub struct JobConfig {
+    /// Rows kept for the run report's preview.
+    pub preview_rows: usize,
+    /// `pipeline.auto-watermark-interval` in milliseconds (Flink's default: 200).
+    pub watermark_interval_ms: i64,
 }
 
-impl WatermarkTracker {
-    /// The new watermark if this batch advanced it.
-    fn observe(&mut self, batch: &RecordBatch) -> Result<Option<i64>> {
-        let Some(max) = max_event_time(batch.column(self.column))? else {
-            return Ok(None);
-        };
-        let candidate = max - self.delay_ms;
-        if self.current.is_none_or(|c| candidate > c) {
-            self.current = Some(candidate);
-            return Ok(Some(candidate));
+impl Default for JobConfig {
+    fn default() -> Self {
+        Self {
+            preview_rows: 100,
+            watermark_interval_ms: 200,
         }
-        Ok(None)
     }
 }
 
-/// Runs `query` into `sink`; keeps the first `preview_rows` rows written.
+/// Generates watermarks as Flink's watermark assigner does: after each row the watermark
+/// candidate is `max(rowtime) - delay`, and it is emitted as soon as it exceeds the last
+/// emitted watermark by more than the interval (both start at 0). Flink's wall-clock timer,
+/// which also emits every interval, is left out so that results do not depend on timing.
+struct WatermarkTracker {
+    delay_ms: i64,
+    column: usize,
+    interval_ms: i64,
+    current: i64,
+    emitted: i64,
+    /// The watermark operators have seen.
+    pushed: i64,
+    /// Window ends fall on `offset + k * period`: between two such points a watermark
+    /// changes neither which windows fire nor which rows are late.
+    firing: Option<(i64, i64)>,
+}
+
+impl WatermarkTracker {
+    /// How many windows a watermark has fired (ends at or before `watermark + 1`).
+    fn epoch(&self, watermark: i64) -> i64 {
+        match self.firing {
+            Some((period, offset)) => watermark
+                .saturating_add(1)
+                .saturating_sub(offset)
+                .div_euclid(period),
+            None => 0,
+        }
+    }
+
+    /// The points of `batch` after which a watermark must reach the operators: where it fires
+    /// windows (so that later rows of the batch are judged late as Flink would judge them),
+    /// and at the end of the batch. `(rows before the point, watermark)`, in order.
+    fn split_points(&mut self, batch: &RecordBatch) -> Result<Vec<(usize, i64)>> {
+        let times = event_time_millis(batch.column(self.column))?;
+        let mut points = Vec::new();
+        for (i, t) in times.iter().enumerate() {
+            let Some(t) = t else { continue };
+            self.current = self.current.max(t.saturating_sub(self.delay_ms));
+            if self.current - self.emitted > self.interval_ms {
+                self.emitted = self.current;
+                if self.firing.is_some() && self.epoch(self.emitted) != self.epoch(self.pushed) {
+                    points.push((i + 1, self.emitted));
+                    self.pushed = self.emitted;
+                }
+            }
+        }
+        if self.emitted > self.pushed {
+            points.push((batch.num_rows(), self.emitted));
+            self.pushed = self.emitted;
+        }
+        Ok(points)
+    }
+}
+
+/// Runs `query` into `sink`; keeps the first rows written for the preview.
 pub fn run(
     query: PlannedQuery,
     source: Option<Box<dyn Source>>,
     sink: &mut dyn Sink,
-    preview_rows: usize,
+    config: &JobConfig,
     metrics: &mut JobMetrics,
 ) -> Result<ResultPage> {
     let PlannedQuery {
         source: planned,
         mut operators,
+        window,
         ..
     } = query;
+    let preview_rows = config.preview_rows;
     let mut preview = ResultPage::default();
     let mut emit =
         |batches: Vec<RecordBatch>, metrics: &mut JobMetrics, sink: &mut dyn Sink| -> Result<()> {
@@ -79,21 +131,34 @@ pub fn run(
             let mut tracker = watermark.map(|w| WatermarkTracker {
                 delay_ms: w.delay_ms,
                 column: w.column,
-                current: None,
+                interval_ms: config.watermark_interval_ms.max(0),
+                current: 0,
+                emitted: 0,
+                pushed: 0,
+                firing: window.as_ref().map(|w| w.kind.firing_period()),
             });
             while let Some(batch) = source.next_batch(metrics)? {
-                let advanced = match tracker.as_mut() {
-                    Some(t) => t.observe(&batch)?,
-                    None => None,
+                let points = match tracker.as_mut() {
+                    Some(t) => t.split_points(&batch)?,
+                    None => vec![],
                 };
                 let batch = match &assigner {
                     Some(a) => a.assign(&batch)?,
                     None => batch,
                 };
-                let out = push_batch(ops, batch, metrics)?;
-                emit(out, metrics, sink)?;
-                if let Some(wm) = advanced {
+                let mut start = 0;
+                for (end, wm) in points {
+                    if end > start {
+                        let out = push_batch(ops, batch.slice(start, end - start), metrics)?;
+                        emit(out, metrics, sink)?;
+                        start = end;
+                    }
                     let out = push_watermark(ops, wm, metrics)?;
+                    emit(out, metrics, sink)?;
+                }
+                if start < batch.num_rows() {
+                    let out =
+                        push_batch(ops, batch.slice(start, batch.num_rows() - start), metrics)?;
                     emit(out, metrics, sink)?;
                 }
             }
@@ -174,10 +239,8 @@ mod tests {
         };
         let mut out = Vec::new();
         for b in input {
-            let wm = crate::operators::window_assigner::max_event_time(b.column(2))
-                .unwrap()
-                .unwrap()
-                - 1000;
+            let times = event_time_millis(b.column(2)).unwrap();
+            let wm = arrow::compute::max(&times).unwrap() - 1000;
             let b = assigner.assign(b).unwrap();
             out.extend(push_batch(&mut query.operators, b, metrics).unwrap());
             out.extend(push_watermark(&mut query.operators, wm, metrics).unwrap());

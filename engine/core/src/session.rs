@@ -18,6 +18,7 @@ use crate::{Error, Result, RunOptions};
 struct Job {
     query: PlannedQuery,
     target: Target,
+    config: crate::job::JobConfig,
 }
 
 enum Target {
@@ -133,6 +134,7 @@ impl Session {
                     jobs.push(Job {
                         query: planned,
                         target: Target::Table(sink),
+                        config: self.job_config(&config),
                     });
                 }
                 Statement::Query { query, .. } => {
@@ -140,6 +142,7 @@ impl Session {
                     jobs.push(Job {
                         query: planned,
                         target: Target::Collect,
+                        config: self.job_config(&config),
                     });
                 }
             }
@@ -166,20 +169,15 @@ impl Session {
                         job.query,
                         source,
                         sink.as_mut(),
-                        self.options.preview_rows,
+                        &job.config,
                         &mut metrics,
                     )?;
                     Ok((preview, Some(sink.report()), None))
                 }
                 Target::Collect => {
                     let mut sink = CollectSink::default();
-                    let preview = crate::job::run(
-                        job.query,
-                        source,
-                        &mut sink,
-                        self.options.preview_rows,
-                        &mut metrics,
-                    )?;
+                    let preview =
+                        crate::job::run(job.query, source, &mut sink, &job.config, &mut metrics)?;
                     Ok((preview, None, Some(sink.batches)))
                 }
             })?;
@@ -194,6 +192,18 @@ impl Session {
         }
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok((report, results))
+    }
+
+    /// The job settings in force after the `SET`s so far.
+    fn job_config(&self, config: &BTreeMap<String, String>) -> crate::job::JobConfig {
+        let watermark_interval_ms = config
+            .get(WATERMARK_INTERVAL)
+            .and_then(|v| parse_duration_ms(v))
+            .unwrap_or(200);
+        crate::job::JobConfig {
+            preview_rows: self.options.preview_rows,
+            watermark_interval_ms,
+        }
     }
 
     fn plan(
@@ -271,9 +281,35 @@ impl Session {
 /// `SET` keys that change results and that Weir does not honour yet are refused rather than
 /// silently ignored. Keys that only tune Flink's runtime (parallelism, checkpointing, state
 /// backends, mini-batching) and unknown keys are accepted, as Flink accepts them.
+const WATERMARK_INTERVAL: &str = "pipeline.auto-watermark-interval";
+
+/// A Flink duration (`200ms`, `200 ms`, `1s`, `2 min`, `1h`, a bare number of milliseconds).
+pub fn parse_duration_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let amount: i64 = text[..digits].parse().ok()?;
+    let unit = match text[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
+        "s" | "sec" | "secs" | "second" | "seconds" => 1_000,
+        "m" | "min" | "mins" | "minute" | "minutes" => 60_000,
+        "h" | "hour" | "hours" => 3_600_000,
+        "d" | "day" | "days" => 86_400_000,
+        _ => return None,
+    };
+    amount.checked_mul(unit)
+}
+
 fn check_set(key: &str, value: &str, span: Span) -> Result<()> {
     const UTC: &[&str] = &["UTC", "Z", "GMT", "Etc/UTC", "+00:00", "UTC+00:00"];
     match key {
+        WATERMARK_INTERVAL if parse_duration_ms(value).is_none() => Err(Error::Sql {
+            message: format!(
+                "'{key}': cannot read '{value}' as a duration such as '200ms' or '1s'"
+            ),
+            span,
+        }),
         "table.local-time-zone" if !UTC.iter().any(|z| z.eq_ignore_ascii_case(value.trim())) => {
             Err(Error::Unsupported {
                 construct: format!("'table.local-time-zone' = '{value}' (Weir runs in UTC)"),

@@ -77,9 +77,3 @@ pub fn event_time_millis(column: &ArrayRef) -> Result<TimestampMillisecondArray>
     };
     Ok(ms.as_primitive::<TimestampMillisecondType>().clone())
 }
-
-/// The largest non-null value of a rowtime column, in milliseconds.
-pub fn max_event_time(column: &ArrayRef) -> Result<Option<i64>> {
-    let ms = event_time_millis(column)?;
-    Ok(arrow::compute::max(&ms).filter(|_| ms.len() > ms.null_count()))
-}

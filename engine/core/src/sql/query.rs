@@ -47,6 +47,13 @@ impl WindowKind {
             WindowKind::Tumble { size_ms, .. } => *size_ms,
         }
     }
+
+    /// `(period, offset)`: every window ends on `offset + k * period`.
+    pub fn firing_period(&self) -> (i64, i64) {
+        match self {
+            WindowKind::Tumble { size_ms, offset_ms } => (*size_ms, offset_ms.rem_euclid(*size_ms)),
+        }
+    }
 }
 
 impl std::fmt::Display for WindowSpec {
