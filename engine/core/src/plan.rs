@@ -213,9 +213,37 @@ struct Converter<'a> {
     props: ExecutionProps,
     source: Option<PlannedSource>,
     operators: Vec<Box<dyn Operator>>,
+    /// Whether the window aggregation is planned: below it, the window columns hold panes.
+    aggregated: bool,
 }
 
 impl Converter<'_> {
+    /// HOP and CUMULATE windows overlap, so below their aggregation the window columns hold
+    /// a row's pane, not its windows: they may only be grouped by.
+    fn check_window_columns(&self, exprs: &[&Expr]) -> Result<()> {
+        let Some(spec) = self.window else {
+            return Ok(());
+        };
+        if self.aggregated || matches!(spec.kind, crate::sql::query::WindowKind::Tumble { .. }) {
+            return Ok(());
+        }
+        for e in exprs {
+            if matches!(e, Expr::Column(_)) {
+                continue;
+            }
+            if e.column_refs()
+                .iter()
+                .any(|c| [WINDOW_START, WINDOW_END, WINDOW_TIME].contains(&c.name.as_str()))
+            {
+                return Err(Error::Unsupported {
+                    construct: format!("using window_start, window_end or window_time of a {} window outside its GROUP BY", spec.kind.name()),
+                    span: spec.span,
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn unsupported(&self, construct: &str, keyword: Option<Keyword>) -> Error {
         let span = keyword
             .and_then(|k| keyword_span(self.tokens, k))
@@ -291,6 +319,7 @@ impl Converter<'_> {
             }
             LogicalPlan::Projection(p) => {
                 self.convert(&p.input)?;
+                self.check_window_columns(&p.expr.iter().collect::<Vec<_>>())?;
                 let exprs = p
                     .expr
                     .iter()
@@ -304,6 +333,7 @@ impl Converter<'_> {
             }
             LogicalPlan::Filter(f) => {
                 self.convert(&f.input)?;
+                self.check_window_columns(&[&f.predicate])?;
                 let predicate = self.physical(&f.predicate, f.input.schema())?;
                 self.operators.push(Box::new(Filter::new(predicate)));
                 Ok(())
@@ -408,7 +438,7 @@ impl Converter<'_> {
         }
         let op = WindowAggregate::try_new(
             window_start,
-            spec.kind.size_ms(),
+            spec.kind,
             slots,
             keys,
             key_types,
@@ -416,6 +446,7 @@ impl Converter<'_> {
             Arc::new(a.schema.as_arrow().clone()),
         )?;
         self.operators.push(Box::new(op));
+        self.aggregated = true;
         Ok(())
     }
 }
@@ -531,8 +562,22 @@ pub fn plan_query(
         props: ExecutionProps::new(),
         source: None,
         operators: Vec::new(),
+        aggregated: false,
     };
     converter.convert(&plan)?;
+    if let Some(spec) = &parsed.window {
+        if !converter.aggregated
+            && !matches!(spec.kind, crate::sql::query::WindowKind::Tumble { .. })
+        {
+            return Err(Error::Unsupported {
+                construct: format!(
+                    "a {} window without an aggregation over it",
+                    spec.kind.name()
+                ),
+                span: spec.span,
+            });
+        }
+    }
     let source = converter
         .source
         .ok_or_else(|| Error::Internal("the plan has no source".into()))?;

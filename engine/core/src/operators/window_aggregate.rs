@@ -1,9 +1,11 @@
-//! WindowAggregate: event-time window aggregation. Rows are grouped per window (by its
-//! `window_start`) and per key with DataFusion `GroupsAccumulator`s; a window fires when the
-//! watermark passes its end, emitting one row per key, and its state is dropped. Rows whose
-//! window has already fired are late: dropped and counted, as in Flink. A snapshot holds, per
-//! open window and key, the accumulators' intermediate state (`GroupsAccumulator::state`);
-//! restoring merges it back (`merge_batch`), so checkpoints need no per-function code.
+//! WindowAggregate: event-time window aggregation for TUMBLE, HOP and CUMULATE windows.
+//! Rows are accumulated per pane (Flink's "slice": the window for TUMBLE, the slide for HOP,
+//! the step for CUMULATE) and per key in DataFusion `GroupsAccumulator`s, so a row costs one
+//! update however many windows contain it. When the watermark passes a window's end, the
+//! window's panes are merged through the accumulators' intermediate state (`state` /
+//! `merge_batch`), one row per key is emitted, and panes no later window needs are dropped.
+//! A row is late, dropped and counted, when every window containing it has fired, as in Flink.
+//! A snapshot holds every open pane's intermediate state; restoring merges it back.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -13,7 +15,7 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, TimestampMillisecondArray, UInt32Array,
 };
 use arrow::compute::{cast, filter_record_batch, take_record_batch};
-use arrow::datatypes::{Field, Schema, SchemaRef, TimestampMillisecondType};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMillisecondType};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use arrow::row::{RowConverter, Rows, SortField};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
@@ -23,6 +25,7 @@ use weir_api::JobMetrics;
 
 use super::window_assigner::window_bound_type;
 use super::Operator;
+use crate::sql::query::WindowKind;
 use crate::{Error, Result};
 
 /// What one GROUP BY expression is.
@@ -42,9 +45,9 @@ pub struct AggregateCall {
 }
 
 pub struct WindowAggregate {
-    /// The input column holding each row's `window_start`.
-    window_start: Arc<dyn PhysicalExpr>,
-    size_ms: i64,
+    /// The input column holding each row's pane start (the `window_start` column).
+    pane_start: Arc<dyn PhysicalExpr>,
+    kind: WindowKind,
     /// The GROUP BY expressions in order, as the output schema lays them out.
     slots: Vec<GroupSlot>,
     keys: Vec<Arc<dyn PhysicalExpr>>,
@@ -55,15 +58,17 @@ pub struct WindowAggregate {
     state: State,
 }
 
-/// Open windows by start; the watermark decides when one fires.
+/// Open panes by start; the watermark decides which windows fire.
 struct State {
-    windows: BTreeMap<i64, WindowState>,
+    panes: BTreeMap<i64, Groups>,
     /// The last watermark seen; `None` before the first.
     watermark: Option<i64>,
+    /// The end of the last window fired: windows fire once, in order of their ends.
+    fired_until: Option<i64>,
 }
 
-/// The groups of one window: key rows, their index, one accumulator per aggregate call.
-struct WindowState {
+/// Groups by key: key rows, their index, one accumulator per aggregate call.
+struct Groups {
     index: HashMap<Box<[u8]>, usize>,
     keys: Rows,
     accumulators: Vec<Box<dyn GroupsAccumulator>>,
@@ -77,34 +82,40 @@ fn arrow_err(e: arrow::error::ArrowError) -> Error {
     Error::Internal(format!("aggregation failed: {e}"))
 }
 
+/// Schema metadata keys of a snapshot.
+const WATERMARK_KEY: &str = "weir.watermark";
+const FIRED_KEY: &str = "weir.fired_until";
+const START_COLUMN: &str = "__pane_start";
+
 impl WindowAggregate {
     pub fn try_new(
-        window_start: Arc<dyn PhysicalExpr>,
-        size_ms: i64,
+        pane_start: Arc<dyn PhysicalExpr>,
+        kind: WindowKind,
         slots: Vec<GroupSlot>,
         keys: Vec<Arc<dyn PhysicalExpr>>,
-        key_types: Vec<arrow::datatypes::DataType>,
+        key_types: Vec<DataType>,
         aggregates: Vec<AggregateCall>,
         schema: SchemaRef,
     ) -> Result<Self> {
         let converter = RowConverter::new(key_types.into_iter().map(SortField::new).collect())
             .map_err(arrow_err)?;
         Ok(Self {
-            window_start,
-            size_ms,
+            pane_start,
+            kind,
             slots,
             keys,
             aggregates,
             schema,
             converter,
             state: State {
-                windows: BTreeMap::new(),
+                panes: BTreeMap::new(),
                 watermark: None,
+                fired_until: None,
             },
         })
     }
 
-    fn new_window(&self) -> Result<WindowState> {
+    fn new_groups(&self) -> Result<Groups> {
         let accumulators = self
             .aggregates
             .iter()
@@ -119,58 +130,59 @@ impl WindowAggregate {
                 }
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(WindowState {
+        Ok(Groups {
             index: HashMap::new(),
             keys: self.converter.empty_rows(0, 0),
             accumulators,
         })
     }
 
-    /// Adds the rows of `batch`, all of which belong to the window starting at `start`.
+    /// The group index of every key row, adding new keys to `groups`.
+    fn group_indices(&self, groups: &mut Groups, keys: &Rows) -> Vec<usize> {
+        keys.iter()
+            .map(|row| {
+                let bytes: &[u8] = row.as_ref();
+                match groups.index.get(bytes) {
+                    Some(i) => *i,
+                    None => {
+                        let i = groups.index.len();
+                        groups.index.insert(bytes.into(), i);
+                        groups.keys.push(row);
+                        i
+                    }
+                }
+            })
+            .collect()
+    }
+
+    /// Adds the rows of `batch`, all of which belong to the pane starting at `start`.
     fn accumulate(&mut self, start: i64, batch: &RecordBatch) -> Result<()> {
         let n = batch.num_rows();
-        let key_columns: Vec<ArrayRef> = self
-            .keys
-            .iter()
-            .map(|k| k.evaluate(batch).and_then(|v| v.into_array(n)))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(df)?;
-        if !self.state.windows.contains_key(&start) {
-            let w = self.new_window()?;
-            self.state.windows.insert(start, w);
-        }
-        let Some(window) = self.state.windows.get_mut(&start) else {
-            return Err(Error::Internal("window vanished".into()));
+        let mut pane = match self.state.panes.remove(&start) {
+            Some(p) => p,
+            None => self.new_groups()?,
         };
         let group_indices = if self.keys.is_empty() {
-            // GROUP BY the window alone: one group per window.
-            if window.index.is_empty() {
-                window.index.insert(Box::default(), 0);
+            // GROUP BY the window alone: one group.
+            if pane.index.is_empty() {
+                pane.index.insert(Box::default(), 0);
             }
             vec![0; n]
         } else {
+            let key_columns: Vec<ArrayRef> = self
+                .keys
+                .iter()
+                .map(|k| k.evaluate(batch).and_then(|v| v.into_array(n)))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(df)?;
             let rows = self
                 .converter
                 .convert_columns(&key_columns)
                 .map_err(arrow_err)?;
-            let mut group_indices = Vec::with_capacity(n);
-            for row in rows.iter() {
-                let bytes: &[u8] = row.as_ref();
-                let idx = match window.index.get(bytes) {
-                    Some(i) => *i,
-                    None => {
-                        let i = window.index.len();
-                        window.index.insert(bytes.into(), i);
-                        window.keys.push(row);
-                        i
-                    }
-                };
-                group_indices.push(idx);
-            }
-            group_indices
+            self.group_indices(&mut pane, &rows)
         };
-        let total = window.index.len();
-        for (call, acc) in self.aggregates.iter().zip(window.accumulators.iter_mut()) {
+        let total = pane.index.len();
+        for (call, acc) in self.aggregates.iter().zip(pane.accumulators.iter_mut()) {
             let values: Vec<ArrayRef> = call
                 .function
                 .expressions()
@@ -190,33 +202,106 @@ impl WindowAggregate {
             acc.update_batch(&values, &group_indices, filter, total)
                 .map_err(df)?;
         }
+        self.state.panes.insert(start, pane);
         Ok(())
     }
 
-    /// Emits the window starting at `start` and drops its state.
-    fn fire(&mut self, start: i64, mut window: WindowState) -> Result<RecordBatch> {
-        let groups = window.index.len();
-        let keys = self
-            .converter
-            .convert_rows(window.keys.iter())
-            .map_err(arrow_err)?;
-        let bound = |v: i64| -> Result<ArrayRef> {
-            let a: ArrayRef = Arc::new(TimestampMillisecondArray::from(vec![v; groups]));
-            Ok(a)
+    /// Takes a pane's intermediate state; the pane keeps it when `keep`.
+    fn take_state(&self, pane: &mut Groups, keep: bool) -> Result<Vec<Vec<ArrayRef>>> {
+        let groups = pane.index.len();
+        let mut states = Vec::with_capacity(pane.accumulators.len());
+        for acc in pane.accumulators.iter_mut() {
+            states.push(acc.state(EmitTo::All).map_err(df)?);
+        }
+        if keep {
+            // Taking the state emptied the accumulators: merge it back.
+            pane.accumulators = self.merge_into_new(&states, groups)?;
+        }
+        Ok(states)
+    }
+
+    /// New accumulators holding the given intermediate state of `groups` groups.
+    fn merge_into_new(
+        &self,
+        states: &[Vec<ArrayRef>],
+        groups: usize,
+    ) -> Result<Vec<Box<dyn GroupsAccumulator>>> {
+        let mut accumulators = self.new_groups()?.accumulators;
+        let indices: Vec<usize> = (0..groups).collect();
+        for (acc, state) in accumulators.iter_mut().zip(states) {
+            acc.merge_batch(state, &indices, None, groups).map_err(df)?;
+        }
+        Ok(accumulators)
+    }
+
+    /// The window `[start, end)` as one set of groups: its single pane when no later window
+    /// needs that pane, otherwise a merge of its panes' states.
+    fn window_groups(&mut self, start: i64, end: i64) -> Result<Option<Groups>> {
+        let starts: Vec<i64> = self
+            .state
+            .panes
+            .range(start..end)
+            .map(|(s, _)| *s)
+            .collect();
+        if starts.is_empty() {
+            return Ok(None);
+        }
+        if let [only] = starts.as_slice() {
+            if self.kind.last_window_end(*only) <= end {
+                return Ok(self.state.panes.remove(only));
+            }
+        }
+        let mut window = self.new_groups()?;
+        for s in starts {
+            let Some(mut pane) = self.state.panes.remove(&s) else {
+                continue;
+            };
+            let keep = self.kind.last_window_end(s) > end;
+            let states = self.take_state(&mut pane, keep)?;
+            let mapping = if self.keys.is_empty() {
+                if window.index.is_empty() {
+                    window.index.insert(Box::default(), 0);
+                }
+                vec![0; pane.index.len()]
+            } else {
+                self.group_indices(&mut window, &pane.keys)
+            };
+            let total = window.index.len();
+            for (acc, state) in window.accumulators.iter_mut().zip(&states) {
+                acc.merge_batch(state, &mapping, None, total).map_err(df)?;
+            }
+            if keep {
+                self.state.panes.insert(s, pane);
+            }
+        }
+        Ok(Some(window))
+    }
+
+    /// Emits one row per group of the window `[start, end)`.
+    fn emit(&self, start: i64, end: i64, mut groups: Groups) -> Result<RecordBatch> {
+        let count = groups.index.len();
+        let keys = if self.keys.is_empty() {
+            vec![]
+        } else {
+            self.converter
+                .convert_rows(groups.keys.iter())
+                .map_err(arrow_err)?
         };
+        let bound =
+            |v: i64| -> ArrayRef { Arc::new(TimestampMillisecondArray::from(vec![v; count])) };
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.schema.fields().len());
         for slot in &self.slots {
             columns.push(match slot {
-                GroupSlot::WindowStart => bound(start)?,
-                GroupSlot::WindowEnd => bound(start + self.size_ms)?,
-                GroupSlot::WindowTime => bound(start + self.size_ms - 1)?,
+                GroupSlot::WindowStart => bound(start),
+                GroupSlot::WindowEnd => bound(end),
+                GroupSlot::WindowTime => bound(end - 1),
                 GroupSlot::Key(i) => keys
                     .get(*i)
                     .cloned()
                     .ok_or_else(|| Error::Internal("missing key column".into()))?,
             });
         }
-        for acc in window.accumulators.iter_mut() {
+        for acc in groups.accumulators.iter_mut() {
             columns.push(acc.evaluate(EmitTo::All).map_err(df)?);
         }
         // Align types with the plan (window bounds are TIMESTAMP(3); keys keep their types).
@@ -232,20 +317,14 @@ impl WindowAggregate {
             })
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(arrow_err)?;
-        let options = RecordBatchOptions::new().with_row_count(Some(groups));
+        let options = RecordBatchOptions::new().with_row_count(Some(count));
         RecordBatch::try_new_with_options(self.schema.clone(), columns, &options).map_err(arrow_err)
     }
-}
 
-/// Schema metadata key of the watermark in a snapshot.
-const WATERMARK_KEY: &str = "weir.watermark";
-const START_COLUMN: &str = "__window_start";
-
-impl WindowAggregate {
-    /// The snapshot schema: window start, key columns, then every accumulator's state fields.
-    fn snapshot_schema(&self, key_types: &[arrow::datatypes::DataType]) -> Result<Schema> {
+    /// The snapshot schema: pane start, key columns, then every accumulator's state fields.
+    fn snapshot_schema(&self) -> Result<Schema> {
         let mut fields = vec![Field::new(START_COLUMN, window_bound_type(), false)];
-        for (i, t) in key_types.iter().enumerate() {
+        for (i, t) in self.key_types().iter().enumerate() {
             fields.push(Field::new(format!("__key{i}"), t.clone(), true));
         }
         for (j, call) in self.aggregates.iter().enumerate() {
@@ -260,26 +339,11 @@ impl WindowAggregate {
         Ok(Schema::new(fields))
     }
 
-    fn key_types(&self) -> Vec<arrow::datatypes::DataType> {
+    fn key_types(&self) -> Vec<DataType> {
         self.converter
             .convert_rows(std::iter::empty())
             .map(|cols| cols.iter().map(|c| c.data_type().clone()).collect())
             .unwrap_or_default()
-    }
-
-    /// Rebuilds a window's accumulators from intermediate state arrays.
-    fn merge_into_new(
-        &self,
-        states: &[Vec<ArrayRef>],
-        groups: usize,
-    ) -> Result<Vec<Box<dyn GroupsAccumulator>>> {
-        let fresh = self.new_window()?;
-        let mut accumulators = fresh.accumulators;
-        let indices: Vec<usize> = (0..groups).collect();
-        for (acc, state) in accumulators.iter_mut().zip(states) {
-            acc.merge_batch(state, &indices, None, groups).map_err(df)?;
-        }
-        Ok(accumulators)
     }
 }
 
@@ -293,8 +357,9 @@ impl fmt::Display for WindowAggregate {
         let keys: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
         write!(
             f,
-            "WindowAggregate: size={}ms, keys=[{}], aggregates=[{}]",
-            self.size_ms,
+            "WindowAggregate: {} panes of {}ms, keys=[{}], aggregates=[{}]",
+            self.kind.name(),
+            self.kind.pane_ms(),
             keys.join(", "),
             aggs.join(", ")
         )
@@ -309,7 +374,7 @@ impl Operator for WindowAggregate {
     ) -> Result<Vec<RecordBatch>> {
         let n = batch.num_rows();
         let starts = self
-            .window_start
+            .pane_start
             .evaluate(&batch)
             .and_then(|v| v.into_array(n))
             .map_err(df)?;
@@ -319,12 +384,12 @@ impl Operator for WindowAggregate {
             cast(&starts, &window_bound_type()).map_err(arrow_err)?
         };
         let starts = starts.as_primitive::<TimestampMillisecondType>();
-        // Late rows: their window's end is at or behind the watermark (it has fired).
-        let size = self.size_ms;
+        // Late rows: every window containing their pane has fired.
+        let kind = self.kind;
         let on_time: BooleanArray = match self.state.watermark {
             Some(wm) => starts
                 .iter()
-                .map(|s| Some(matches!(s, Some(s) if s + size - 1 > wm)))
+                .map(|s| Some(matches!(s, Some(s) if kind.last_window_end(s) - 1 > wm)))
                 .collect(),
             None => starts.iter().map(|s| Some(s.is_some())).collect(),
         };
@@ -347,16 +412,16 @@ impl Operator for WindowAggregate {
         if batch.num_rows() == 0 {
             return Ok(vec![]);
         }
-        // Most batches touch one or two windows: split by window start.
+        // Most batches touch one or two panes: split by pane start.
         let first = starts.value(0);
         if starts.values().iter().all(|s| *s == first) {
             self.accumulate(first, &batch)?;
         } else {
-            let mut by_window: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+            let mut by_pane: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
             for (i, s) in starts.values().iter().enumerate() {
-                by_window.entry(*s).or_default().push(i as u32);
+                by_pane.entry(*s).or_default().push(i as u32);
             }
-            for (start, rows) in by_window {
+            for (start, rows) in by_pane {
                 let part =
                     take_record_batch(&batch, &UInt32Array::from(rows)).map_err(arrow_err)?;
                 self.accumulate(start, &part)?;
@@ -366,20 +431,21 @@ impl Operator for WindowAggregate {
     }
 
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
-        let key_types = self.key_types();
-        let mut schema = self.snapshot_schema(&key_types)?;
+        let mut metadata = HashMap::new();
         if let Some(wm) = self.state.watermark {
-            schema =
-                schema.with_metadata(HashMap::from([(WATERMARK_KEY.to_string(), wm.to_string())]));
+            metadata.insert(WATERMARK_KEY.to_string(), wm.to_string());
         }
-        let schema = Arc::new(schema);
+        if let Some(f) = self.state.fired_until {
+            metadata.insert(FIRED_KEY.to_string(), f.to_string());
+        }
+        let schema = self.snapshot_schema()?;
         let mut columns: Vec<Vec<ArrayRef>> = vec![Vec::new(); schema.fields().len()];
-        let starts: Vec<i64> = self.state.windows.keys().copied().collect();
+        let starts: Vec<i64> = self.state.panes.keys().copied().collect();
         for start in starts {
-            let Some(mut window) = self.state.windows.remove(&start) else {
+            let Some(mut pane) = self.state.panes.remove(&start) else {
                 continue;
             };
-            let groups = window.index.len();
+            let groups = pane.index.len();
             let mut col = 0;
             columns[col]
                 .push(Arc::new(TimestampMillisecondArray::from(vec![start; groups])) as ArrayRef);
@@ -387,25 +453,20 @@ impl Operator for WindowAggregate {
             if !self.keys.is_empty() {
                 for key in self
                     .converter
-                    .convert_rows(window.keys.iter())
+                    .convert_rows(pane.keys.iter())
                     .map_err(arrow_err)?
                 {
                     columns[col].push(key);
                     col += 1;
                 }
             }
-            let mut states = Vec::with_capacity(window.accumulators.len());
-            for acc in window.accumulators.iter_mut() {
-                let state = acc.state(EmitTo::All).map_err(df)?;
-                for a in &state {
-                    columns[col].push(a.clone());
+            for state in self.take_state(&mut pane, true)? {
+                for a in state {
+                    columns[col].push(a);
                     col += 1;
                 }
-                states.push(state);
             }
-            // Taking the state emptied the accumulators: merge it back to carry on.
-            window.accumulators = self.merge_into_new(&states, groups)?;
-            self.state.windows.insert(start, window);
+            self.state.panes.insert(start, pane);
         }
         let arrays = columns
             .into_iter()
@@ -427,23 +488,29 @@ impl Operator for WindowAggregate {
             .zip(&arrays)
             .map(|(f, a)| Field::new(f.name(), a.data_type().clone(), true))
             .collect();
-        let schema = Arc::new(Schema::new(fields).with_metadata(schema.metadata().clone()));
+        let schema = Arc::new(Schema::new(fields).with_metadata(metadata));
         Ok(Some(
             RecordBatch::try_new(schema, arrays).map_err(arrow_err)?,
         ))
     }
 
     fn restore(&mut self, state: &RecordBatch) -> Result<()> {
-        self.state.windows.clear();
-        self.state.watermark = state
-            .schema()
-            .metadata()
-            .get(WATERMARK_KEY)
-            .map(|w| {
-                w.parse::<i64>()
-                    .map_err(|e| Error::Data(format!("bad watermark in a snapshot: {e}")))
-            })
-            .transpose()?;
+        let number = |key: &str| -> Result<Option<i64>> {
+            state
+                .schema()
+                .metadata()
+                .get(key)
+                .map(|w| {
+                    w.parse::<i64>()
+                        .map_err(|e| Error::Data(format!("bad {key} in a snapshot: {e}")))
+                })
+                .transpose()
+        };
+        self.state = State {
+            panes: BTreeMap::new(),
+            watermark: number(WATERMARK_KEY)?,
+            fired_until: number(FIRED_KEY)?,
+        };
         if state.num_rows() == 0 {
             return Ok(());
         }
@@ -454,26 +521,23 @@ impl Operator for WindowAggregate {
             .column(0)
             .as_primitive::<TimestampMillisecondType>()
             .clone();
-        let mut by_window: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+        let mut by_pane: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
         for (i, s) in starts.values().iter().enumerate() {
-            by_window.entry(*s).or_default().push(i as u32);
+            by_pane.entry(*s).or_default().push(i as u32);
         }
         let key_count = self.key_types().len();
-        for (start, rows) in by_window {
+        for (start, rows) in by_pane {
             let part = take_record_batch(state, &UInt32Array::from(rows)).map_err(arrow_err)?;
             let groups = part.num_rows();
-            let mut window = self.new_window()?;
+            let mut pane = self.new_groups()?;
             if key_count == 0 {
-                window.index.insert(Box::default(), 0);
+                pane.index.insert(Box::default(), 0);
             } else {
                 let keys = self
                     .converter
                     .convert_columns(&part.columns()[1..1 + key_count])
                     .map_err(arrow_err)?;
-                for (i, row) in keys.iter().enumerate() {
-                    window.index.insert(row.as_ref().into(), i);
-                    window.keys.push(row);
-                }
+                self.group_indices(&mut pane, &keys);
             }
             let mut col = 1 + key_count;
             let mut states = Vec::new();
@@ -482,8 +546,8 @@ impl Operator for WindowAggregate {
                 states.push(part.columns()[col..col + n].to_vec());
                 col += n;
             }
-            window.accumulators = self.merge_into_new(&states, groups)?;
-            self.state.windows.insert(start, window);
+            pane.accumulators = self.merge_into_new(&states, groups)?;
+            self.state.panes.insert(start, pane);
         }
         Ok(())
     }
@@ -497,17 +561,46 @@ impl Operator for WindowAggregate {
             return Ok(vec![]);
         }
         self.state.watermark = Some(watermark);
+        let (Some(first), Some(last)) = (
+            self.state.panes.keys().next().copied(),
+            self.state.panes.keys().next_back().copied(),
+        ) else {
+            return Ok(vec![]);
+        };
+        let (period, offset) = self.kind.firing_period();
+        // Window ends on the grid, from the first one after the earliest pane (or after the
+        // last window fired) up to the last window of the latest pane.
+        let first_end = first + period - (first - offset).rem_euclid(period);
+        let mut end = match self.state.fired_until {
+            Some(f) => first_end.max(f + period),
+            None => first_end,
+        };
+        let last_end = self.kind.last_window_end(last);
         let mut out = Vec::new();
-        while let Some(entry) = self.state.windows.first_entry() {
-            let start = *entry.key();
-            // Fires when the watermark reaches the window's last millisecond (end - 1).
-            if start.saturating_add(self.size_ms - 1) > watermark {
-                break;
+        while end <= last_end && end.saturating_sub(1) <= watermark {
+            let start = self.kind.window_start(end);
+            self.state.fired_until = Some(end);
+            match self.window_groups(start, end)? {
+                Some(groups) => {
+                    out.push(self.emit(start, end, groups)?);
+                    metrics.windows_fired += 1;
+                    end += period;
+                }
+                None => {
+                    // No data in this window, so none before the next pane: skip to the first
+                    // window end after that pane's start.
+                    let Some(next) = self.state.panes.range(end..).next().map(|(s, _)| *s) else {
+                        break;
+                    };
+                    end = (end + period).max(next + period - (next - offset).rem_euclid(period));
+                }
             }
-            let window = entry.remove();
-            out.push(self.fire(start, window)?);
-            metrics.windows_fired += 1;
         }
+        // Panes whose last window has fired are no longer needed.
+        let kind = self.kind;
+        self.state
+            .panes
+            .retain(|s, _| kind.last_window_end(*s) - 1 > watermark);
         Ok(out)
     }
 }

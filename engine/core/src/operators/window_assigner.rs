@@ -1,5 +1,7 @@
-//! Window assignment for tumbling windows: appends `window_start`, `window_end` and
-//! `window_time` (end - 1 ms) columns computed from the rowtime column, vectorised.
+//! Window assignment: appends `window_start`, `window_end` and `window_time` (end - 1 ms)
+//! columns computed from the rowtime column, vectorised. They hold the row's *pane*: for
+//! TUMBLE that is its window; for HOP and CUMULATE, whose windows overlap, the window
+//! aggregation turns panes into windows.
 
 use std::fmt;
 use std::sync::Arc;
@@ -43,10 +45,10 @@ impl WindowAssigner {
 
     pub fn assign(&self, batch: &RecordBatch) -> Result<RecordBatch> {
         let ts = event_time_millis(batch.column(self.time_column))?;
-        let WindowKind::Tumble { size_ms, offset_ms } = self.kind;
-        let starts: TimestampMillisecondArray =
-            ts.unary(|t| t - (t - offset_ms).rem_euclid(size_ms));
-        let ends: TimestampMillisecondArray = starts.unary(|s| s + size_ms);
+        let kind = self.kind;
+        let pane = kind.pane_ms();
+        let starts: TimestampMillisecondArray = ts.unary(|t| kind.pane_start(t));
+        let ends: TimestampMillisecondArray = starts.unary(|s| s + pane);
         let times: TimestampMillisecondArray = ends.unary(|e| e - 1);
         let mut columns = batch.columns().to_vec();
         columns.push(Arc::new(starts));
@@ -59,10 +61,11 @@ impl WindowAssigner {
 
 impl fmt::Display for WindowAssigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let WindowKind::Tumble { size_ms, offset_ms } = self.kind;
         write!(
             f,
-            "WindowAssigner: TUMBLE(column #{}, size={size_ms}ms, offset={offset_ms}ms)",
+            "WindowAssigner: {} panes of {}ms on column #{}",
+            self.kind.name(),
+            self.kind.pane_ms(),
             self.time_column
         )
     }

@@ -36,36 +36,143 @@ pub struct WindowSpec {
     pub span: Span,
 }
 
+/// The windows Weir runs, all over a grid of panes (Flink's "slices"): a row is added to one
+/// pane, and a window is the panes between its start and end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WindowKind {
-    Tumble { size_ms: i64, offset_ms: i64 },
+    Tumble {
+        size_ms: i64,
+        offset_ms: i64,
+    },
+    /// Windows of `size_ms` starting every `slide_ms`.
+    Hop {
+        slide_ms: i64,
+        size_ms: i64,
+        offset_ms: i64,
+    },
+    /// Windows starting every `size_ms` and growing by `step_ms` until they reach `size_ms`.
+    Cumulate {
+        step_ms: i64,
+        size_ms: i64,
+        offset_ms: i64,
+    },
 }
 
 impl WindowKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            WindowKind::Tumble { .. } => "TUMBLE",
+            WindowKind::Hop { .. } => "HOP",
+            WindowKind::Cumulate { .. } => "CUMULATE",
+        }
+    }
+
+    /// The window size (the largest one for CUMULATE).
     pub fn size_ms(&self) -> i64 {
         match self {
-            WindowKind::Tumble { size_ms, .. } => *size_ms,
+            WindowKind::Tumble { size_ms, .. }
+            | WindowKind::Hop { size_ms, .. }
+            | WindowKind::Cumulate { size_ms, .. } => *size_ms,
         }
+    }
+
+    fn offset_ms(&self) -> i64 {
+        match self {
+            WindowKind::Tumble { offset_ms, .. }
+            | WindowKind::Hop { offset_ms, .. }
+            | WindowKind::Cumulate { offset_ms, .. } => *offset_ms,
+        }
+    }
+
+    /// The pane length: rows are accumulated per pane.
+    pub fn pane_ms(&self) -> i64 {
+        match self {
+            WindowKind::Tumble { size_ms, .. } => *size_ms,
+            WindowKind::Hop { slide_ms, .. } => *slide_ms,
+            WindowKind::Cumulate { step_ms, .. } => *step_ms,
+        }
+    }
+
+    /// The start of the pane holding `ts`.
+    pub fn pane_start(&self, ts: i64) -> i64 {
+        let pane = self.pane_ms();
+        ts - (ts - self.offset_ms()).rem_euclid(pane)
     }
 
     /// `(period, offset)`: every window ends on `offset + k * period`.
     pub fn firing_period(&self) -> (i64, i64) {
+        let pane = self.pane_ms();
+        (pane, self.offset_ms().rem_euclid(pane))
+    }
+
+    /// The end of the last window that contains the pane starting at `pane_start`: once the
+    /// watermark passes it, rows for that pane are late.
+    pub fn last_window_end(&self, pane_start: i64) -> i64 {
         match self {
-            WindowKind::Tumble { size_ms, offset_ms } => (*size_ms, offset_ms.rem_euclid(*size_ms)),
+            WindowKind::Tumble { size_ms, .. } | WindowKind::Hop { size_ms, .. } => {
+                pane_start + size_ms
+            }
+            WindowKind::Cumulate {
+                size_ms, offset_ms, ..
+            } => pane_start - (pane_start - offset_ms).rem_euclid(*size_ms) + size_ms,
         }
+    }
+
+    /// The start of the window that ends at `end` (a point of the firing grid).
+    pub fn window_start(&self, end: i64) -> i64 {
+        match self {
+            WindowKind::Tumble { size_ms, .. } | WindowKind::Hop { size_ms, .. } => end - size_ms,
+            WindowKind::Cumulate {
+                size_ms, offset_ms, ..
+            } => {
+                let last = end - 1;
+                last - (last - offset_ms).rem_euclid(*size_ms)
+            }
+        }
+    }
+
+    /// Checks sizes as Flink does: positive, and a whole number of panes per window.
+    fn validate(&self, span: Span) -> Result<()> {
+        let (size, pane) = (self.size_ms(), self.pane_ms());
+        let what = match self {
+            WindowKind::Tumble { .. } => "",
+            WindowKind::Hop { .. } => "slide",
+            WindowKind::Cumulate { .. } => "step",
+        };
+        if size <= 0 || pane <= 0 {
+            return Err(Error::Sql {
+                message: format!("the {} window's intervals must be positive", self.name()),
+                span,
+            });
+        }
+        if size % pane != 0 {
+            return Err(Error::Sql {
+                message: format!(
+                    "the {} window's size ({size} ms) must be a whole multiple of its {what} ({pane} ms), as in Flink",
+                    self.name()
+                ),
+                span,
+            });
+        }
+        Ok(())
     }
 }
 
 impl std::fmt::Display for WindowSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}(time={}", self.kind.name(), self.time_column)?;
         match self.kind {
-            WindowKind::Tumble { size_ms, offset_ms } => {
-                write!(f, "TUMBLE(time={}, size={size_ms}ms", self.time_column)?;
-                if offset_ms != 0 {
-                    write!(f, ", offset={offset_ms}ms")?;
-                }
-                write!(f, ")")
-            }
+            WindowKind::Tumble { size_ms, .. } => write!(f, ", size={size_ms}ms")?,
+            WindowKind::Hop {
+                slide_ms, size_ms, ..
+            } => write!(f, ", slide={slide_ms}ms, size={size_ms}ms")?,
+            WindowKind::Cumulate {
+                step_ms, size_ms, ..
+            } => write!(f, ", step={step_ms}ms, size={size_ms}ms")?,
+        }
+        match self.kind.offset_ms() {
+            0 => write!(f, ")"),
+            o => write!(f, ", offset={o}ms)"),
         }
     }
 }
@@ -200,7 +307,7 @@ fn rewrite_window_tvf(
         }
         let fn_span = span_of(&tokens[i + 2]);
         let fn_name = tokens[i + 2].token.to_string().to_ascii_uppercase();
-        if fn_name != "TUMBLE" {
+        if fn_name == "SESSION" {
             return Err(Error::Unsupported {
                 construct: format!("the {fn_name} window"),
                 span: fn_span,
@@ -239,7 +346,7 @@ fn rewrite_window_tvf(
                 span: fn_span,
             });
         }
-        let (table_tokens, spec) = tumble_tvf_args(args, fn_span)?;
+        let (table_tokens, spec) = window_tvf_args(&fn_name, args, fn_span)?;
         out.extend(table_tokens);
         window = Some(spec);
         i = j + 2;
@@ -247,17 +354,26 @@ fn rewrite_window_tvf(
     Ok((out, window))
 }
 
-fn tumble_tvf_args(
+/// The arguments of `TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])`,
+/// `HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset])` and
+/// `CUMULATE(TABLE t, DESCRIPTOR(ts), step, size [, offset])`, positional or named.
+fn window_tvf_args(
+    function: &str,
     args: Vec<Vec<TokenWithSpan>>,
     span: Span,
 ) -> Result<(Vec<TokenWithSpan>, WindowSpec)> {
+    // The interval parameters after DATA and TIMECOL, in Flink's order.
+    let interval_names: &[&str] = match function {
+        "TUMBLE" => &["SIZE", "OFFSET"],
+        "HOP" => &["SLIDE", "SIZE", "OFFSET"],
+        _ => &["STEP", "SIZE", "OFFSET"],
+    };
     let mut table: Option<Vec<TokenWithSpan>> = None;
     let mut time_column = None;
-    let mut size = None;
-    let mut offset = 0;
+    let mut intervals: Vec<Option<i64>> = vec![None; interval_names.len()];
     for (position, mut arg) in args.into_iter().enumerate() {
         let arg_span = arg.first().map(span_of).unwrap_or(span);
-        // Named arguments: DATA => ..., TIMECOL => ..., SIZE => ..., OFFSET => ...
+        // Named arguments: DATA => ..., TIMECOL => ..., SIZE => ...
         let mut name = None;
         if arg.len() > 2 && matches!(arg[1].token, Token::RArrow) {
             name = Some(arg[0].token.to_string().to_ascii_uppercase());
@@ -266,21 +382,22 @@ fn tumble_tvf_args(
         let slot = match name.as_deref() {
             Some("DATA") => 0,
             Some("TIMECOL") => 1,
-            Some("SIZE") => 2,
-            Some("OFFSET") => 3,
-            Some(other) => {
-                return Err(Error::Sql {
-                    message: format!("TUMBLE has no argument named {other}"),
-                    span: arg_span,
-                })
-            }
+            Some(other) => match interval_names.iter().position(|n| *n == other) {
+                Some(i) => 2 + i,
+                None => {
+                    return Err(Error::Sql {
+                        message: format!("{function} has no argument named {other}"),
+                        span: arg_span,
+                    })
+                }
+            },
             None => position,
         };
         match slot {
             0 => {
                 if keyword_at(&arg, 0) != Some(Keyword::TABLE) || arg.len() < 2 {
                     return Err(Error::Sql {
-                        message: "the first argument of TUMBLE must be TABLE <name>".into(),
+                        message: format!("the first argument of {function} must be TABLE <name>"),
                         span: arg_span,
                     });
                 }
@@ -295,13 +412,15 @@ fn tumble_tvf_args(
                     (Some(Token::Word(w)), true) => time_column = Some(w.value.clone()),
                     _ => {
                         return Err(Error::Sql {
-                            message: "the time column of TUMBLE must be DESCRIPTOR(column)".into(),
+                            message: format!(
+                                "the time column of {function} must be DESCRIPTOR(column)"
+                            ),
                             span: arg_span,
                         })
                     }
                 }
             }
-            2 | 3 => {
+            n if n - 2 < interval_names.len() => {
                 let expr = Parser::new(&GenericDialect {})
                     .with_tokens_with_locations(arg)
                     .parse_expr()
@@ -312,42 +431,63 @@ fn tumble_tvf_args(
                     ),
                     span: arg_span,
                 })?;
-                if slot == 2 {
-                    size = Some(ms);
-                } else {
-                    offset = ms;
-                }
+                intervals[n - 2] = Some(ms);
             }
             _ => {
                 return Err(Error::Sql {
-                    message: "TUMBLE takes at most four arguments".into(),
+                    message: format!(
+                        "{function} takes at most {} arguments",
+                        2 + interval_names.len()
+                    ),
                     span: arg_span,
                 })
             }
         }
     }
-    let (Some(table), Some(time_column), Some(size_ms)) = (table, time_column, size) else {
+    let required = interval_names.len() - 1;
+    let (Some(table), Some(time_column)) = (table, time_column) else {
         return Err(Error::Sql {
-            message: "TUMBLE needs TABLE <name>, DESCRIPTOR(<time column>) and a size interval"
-                .into(),
+            message: format!(
+                "{function} needs TABLE <name>, DESCRIPTOR(<time column>) and {}",
+                interval_names[..required].join(", ").to_lowercase()
+            ),
             span,
         });
     };
-    if size_ms <= 0 {
+    let given: Option<Vec<i64>> = intervals[..required].iter().copied().collect();
+    let Some(given) = given else {
         return Err(Error::Sql {
-            message: "the window size must be positive".into(),
+            message: format!(
+                "{function} needs the intervals {}",
+                interval_names[..required].join(", ")
+            ),
             span,
         });
-    }
+    };
+    let offset_ms = intervals[required].unwrap_or(0);
+    let kind = match function {
+        "TUMBLE" => WindowKind::Tumble {
+            size_ms: given[0],
+            offset_ms,
+        },
+        "HOP" => WindowKind::Hop {
+            slide_ms: given[0],
+            size_ms: given[1],
+            offset_ms,
+        },
+        _ => WindowKind::Cumulate {
+            step_ms: given[0],
+            size_ms: given[1],
+            offset_ms,
+        },
+    };
+    kind.validate(span)?;
     let table_name = table.iter().map(|t| match &t.token {
         Token::Word(w) => w.value.clone(),
         other => other.to_string(),
     });
     let spec = WindowSpec {
-        kind: WindowKind::Tumble {
-            size_ms,
-            offset_ms: offset,
-        },
+        kind,
         time_column,
         table: Some(table_name.collect::<Vec<_>>().concat()),
         span,
@@ -393,9 +533,15 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
         for expr in exprs.drain(..) {
             let name = function_name(&expr);
             match name.as_deref() {
-                Some("TUMBLE") => {
+                Some(function @ ("TUMBLE" | "HOP")) => {
                     let span = expr_span(&expr);
                     let args = function_args(&expr);
+                    // TUMBLE(time_attr, size [, offset]); HOP(time_attr, slide, size [, offset]).
+                    let usage = if function == "TUMBLE" {
+                        "TUMBLE(time_attr, size_interval)"
+                    } else {
+                        "HOP(time_attr, slide_interval, size_interval)"
+                    };
                     let time_column = match args.first() {
                         Some(Expr::Identifier(id)) => id.value.clone(),
                         Some(Expr::CompoundIdentifier(ids)) => {
@@ -403,23 +549,46 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
                         }
                         _ => {
                             return Err(Error::Sql {
-                                message: "TUMBLE(time_attr, interval) needs a time column first"
-                                    .into(),
+                                message: format!("{usage} needs a time column first"),
                                 span,
                             })
                         }
                     };
-                    let size_ms = args.get(1).and_then(|e| interval_ms(e)).ok_or_else(|| Error::Sql {
-                        message: "TUMBLE(time_attr, interval) needs an interval such as INTERVAL '15' MINUTE".into(),
-                        span,
-                    })?;
-                    let offset_ms = match args.get(2) {
-                        Some(e) => interval_ms(e).ok_or_else(|| Error::Sql {
-                            message: "the TUMBLE offset must be an interval".into(),
+                    let intervals = args[1..]
+                        .iter()
+                        .map(|e| interval_ms(e))
+                        .collect::<Option<Vec<i64>>>()
+                        .ok_or_else(|| Error::Sql {
+                            message: format!("{usage}: the arguments after the time column must be intervals such as INTERVAL '15' MINUTE"),
                             span,
-                        })?,
-                        None => 0,
+                        })?;
+                    let kind = match (function, intervals.as_slice()) {
+                        ("TUMBLE", [size]) => WindowKind::Tumble {
+                            size_ms: *size,
+                            offset_ms: 0,
+                        },
+                        ("TUMBLE", [size, offset]) => WindowKind::Tumble {
+                            size_ms: *size,
+                            offset_ms: *offset,
+                        },
+                        ("HOP", [slide, size]) => WindowKind::Hop {
+                            slide_ms: *slide,
+                            size_ms: *size,
+                            offset_ms: 0,
+                        },
+                        ("HOP", [slide, size, offset]) => WindowKind::Hop {
+                            slide_ms: *slide,
+                            size_ms: *size,
+                            offset_ms: *offset,
+                        },
+                        _ => {
+                            return Err(Error::Sql {
+                                message: format!("expected {usage}"),
+                                span,
+                            })
+                        }
                     };
+                    kind.validate(span)?;
                     if window.is_some() {
                         return Err(Error::Sql {
                             message: "a GROUP BY can have one window".into(),
@@ -427,17 +596,17 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
                         });
                     }
                     window = Some(WindowSpec {
-                        kind: WindowKind::Tumble { size_ms, offset_ms },
+                        kind,
                         time_column,
                         table: None,
                         span,
                     });
-                    // All three bounds are grouped so that TUMBLE_START/_END/_ROWTIME can all be selected.
+                    // All three bounds are grouped so that *_START, *_END and *_ROWTIME can all be selected.
                     rewritten.push(Expr::Identifier(Ident::new(WINDOW_START)));
                     rewritten.push(Expr::Identifier(Ident::new(WINDOW_END)));
                     rewritten.push(Expr::Identifier(Ident::new(WINDOW_TIME)));
                 }
-                Some(n @ ("HOP" | "SESSION" | "CUMULATE")) => {
+                Some(n @ ("SESSION" | "CUMULATE")) => {
                     return Err(Error::Unsupported {
                         construct: format!("the {n} window"),
                         span: expr_span(&expr),
@@ -450,15 +619,16 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
     }
     // Auxiliary functions in the projection and HAVING.
     let mut failure: Option<Error> = None;
-    let has_window = window.is_some();
+    let window_name = window.as_ref().map(|w| w.kind.name());
     let _ = visit_expressions_mut(select.as_mut(), |expr: &mut Expr| {
-        let replacement = match function_name(expr).as_deref() {
-            Some("TUMBLE_START") => Some(WINDOW_START),
-            Some("TUMBLE_END") => Some(WINDOW_END),
-            Some("TUMBLE_ROWTIME") => Some(WINDOW_TIME),
+        let name = function_name(expr);
+        let replacement = match name.as_deref() {
+            Some("TUMBLE_START" | "HOP_START") => Some(WINDOW_START),
+            Some("TUMBLE_END" | "HOP_END") => Some(WINDOW_END),
+            Some("TUMBLE_ROWTIME" | "HOP_ROWTIME") => Some(WINDOW_TIME),
             Some(
-                n @ ("TUMBLE_PROCTIME" | "HOP_START" | "HOP_END" | "HOP_ROWTIME" | "SESSION_START"
-                | "SESSION_END" | "SESSION_ROWTIME"),
+                n @ ("TUMBLE_PROCTIME" | "HOP_PROCTIME" | "SESSION_START" | "SESSION_END"
+                | "SESSION_ROWTIME" | "SESSION_PROCTIME"),
             ) => {
                 failure = Some(Error::Unsupported {
                     construct: n.to_string(),
@@ -469,12 +639,11 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
             _ => None,
         };
         if let Some(column) = replacement {
-            if !has_window {
+            let name = name.unwrap_or_default();
+            let wanted = name.split('_').next().unwrap_or_default();
+            if window_name != Some(wanted) {
                 failure = Some(Error::Sql {
-                    message: format!(
-                        "{} needs GROUP BY TUMBLE(...) in the same query",
-                        function_name(expr).unwrap_or_default()
-                    ),
+                    message: format!("{name} needs GROUP BY {wanted}(...) in the same query"),
                     span: expr_span(expr),
                 });
                 return ControlFlow::Break(());
@@ -552,10 +721,8 @@ mod tests {
     }
 
     #[test]
-    fn hop_is_reported_where_it_is() {
-        let err =
-            parse("SELECT 1 FROM t\nGROUP BY HOP(ts, INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)")
-                .unwrap_err();
+    fn session_is_reported_where_it_is() {
+        let err = parse("SELECT 1 FROM t\nGROUP BY SESSION(ts, INTERVAL '1' MINUTE)").unwrap_err();
         assert_eq!(
             err.span(),
             Some(Span {
@@ -563,7 +730,52 @@ mod tests {
                 column: 10
             })
         );
-        assert!(err.to_string().contains("HOP window"), "{err}");
+        assert!(err.to_string().contains("SESSION window"), "{err}");
+    }
+
+    #[test]
+    fn hop_in_both_syntaxes() {
+        let legacy = parse("SELECT HOP_END(ts, INTERVAL '1' MINUTE, INTERVAL '5' MINUTE), COUNT(*) FROM t GROUP BY HOP(ts, INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)").unwrap();
+        let expected = WindowKind::Hop {
+            slide_ms: 60_000,
+            size_ms: 300_000,
+            offset_ms: 0,
+        };
+        assert_eq!(legacy.window.unwrap().kind, expected);
+        let tvf = parse("SELECT window_end, COUNT(*) FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)) GROUP BY window_start, window_end").unwrap();
+        assert_eq!(tvf.window.unwrap().kind, expected);
+        let err = parse("SELECT COUNT(*) FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '2' MINUTE, INTERVAL '5' MINUTE)) GROUP BY window_start, window_end").unwrap_err();
+        assert!(
+            err.to_string().contains("whole multiple of its slide"),
+            "{err}"
+        );
+        let err = parse("SELECT TUMBLE_END(ts, INTERVAL '1' MINUTE) FROM t GROUP BY HOP(ts, INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)").unwrap_err();
+        assert!(
+            err.to_string().contains("TUMBLE_END needs GROUP BY TUMBLE"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn pane_geometry() {
+        let hop = WindowKind::Hop {
+            slide_ms: 10,
+            size_ms: 30,
+            offset_ms: 0,
+        };
+        assert_eq!(hop.pane_start(25), 20);
+        assert_eq!(hop.last_window_end(20), 50);
+        assert_eq!(hop.window_start(50), 20);
+        let cumulate = WindowKind::Cumulate {
+            step_ms: 10,
+            size_ms: 30,
+            offset_ms: 0,
+        };
+        assert_eq!(cumulate.pane_start(25), 20);
+        assert_eq!(cumulate.last_window_end(10), 30);
+        assert_eq!(cumulate.window_start(20), 0);
+        assert_eq!(cumulate.window_start(40), 30);
+        assert_eq!(cumulate.firing_period(), (10, 0));
     }
 
     #[test]
