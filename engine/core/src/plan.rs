@@ -168,11 +168,12 @@ impl ContextProvider for Provider {
 
 fn session_state() -> SessionState {
     let mut state = SessionStateBuilder::new().with_default_features().build();
-    for udf in crate::functions::all() {
-        if let Err(e) = state.register_udf(Arc::new(udf)) {
-            // Registration only fails on a name clash, which is a bug in Weir.
-            debug_assert!(false, "{e}");
-        }
+    for udf in crate::functions::scalar() {
+        // Replacing a built-in of the same name (TO_TIMESTAMP) is intended.
+        let _previous = state.register_udf(Arc::new(udf));
+    }
+    for udaf in crate::functions::aggregate() {
+        let _previous = state.register_udaf(udaf);
     }
     state
 }

@@ -1,10 +1,12 @@
-//! `JSON_VALUE(json, path)`: the scalar at a JSON path as STRING, NULL when the text is not
-//! JSON, the path is absent or points at an object or array (Flink's default
-//! `NULL ON EMPTY NULL ON ERROR`). Paths: `$`, `.key`, `['key']`, `[n]`, optional `lax`/`strict`.
+//! Flink's JSON path functions, with its defaults for empty and error cases:
+//! `JSON_VALUE(json, path)`: the scalar at the path as STRING (NULL for objects, arrays,
+//! absent paths and text that is not JSON); `JSON_QUERY(json, path)`: the object or array at
+//! the path as JSON text (NULL otherwise); `JSON_EXISTS(json, path)`: whether the path exists
+//! (FALSE for text that is not JSON). Paths: `$`, `.key`, `['key']`, `[n]`, `lax`/`strict`.
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::{exec_err, Result, ScalarValue};
 use datafusion::logical_expr::{
@@ -12,22 +14,54 @@ use datafusion::logical_expr::{
 };
 use serde_json::Value;
 
+/// Which of the three functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Kind {
+    Value,
+    Query,
+    Exists,
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub struct JsonValue {
+pub struct JsonPathFunction {
+    kind: Kind,
     signature: Signature,
 }
 
-impl JsonValue {
-    pub fn new() -> Self {
+impl JsonPathFunction {
+    fn new(kind: Kind) -> Self {
         Self {
+            kind,
             signature: Signature::string(2, Volatility::Immutable),
         }
     }
 }
 
-impl Default for JsonValue {
-    fn default() -> Self {
-        Self::new()
+/// `JSON_VALUE`.
+pub struct JsonValue;
+/// `JSON_QUERY`.
+pub struct JsonQuery;
+/// `JSON_EXISTS`.
+pub struct JsonExists;
+
+impl JsonValue {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> JsonPathFunction {
+        JsonPathFunction::new(Kind::Value)
+    }
+}
+
+impl JsonQuery {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> JsonPathFunction {
+        JsonPathFunction::new(Kind::Query)
+    }
+}
+
+impl JsonExists {
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> JsonPathFunction {
+        JsonPathFunction::new(Kind::Exists)
     }
 }
 
@@ -73,7 +107,8 @@ fn parse_path(path: &str) -> Option<Vec<Step>> {
     Some(steps)
 }
 
-fn lookup(json: &str, steps: &[Step]) -> Option<String> {
+/// The value at the path, or `None` when the text is not JSON or the path is absent.
+fn find(json: &str, steps: &[Step]) -> Option<Value> {
     let value: Value = serde_json::from_str(json).ok()?;
     let mut current = &value;
     for step in steps {
@@ -82,17 +117,46 @@ fn lookup(json: &str, steps: &[Step]) -> Option<String> {
             Step::Index(i) => current.as_array()?.get(*i)?,
         };
     }
-    match current {
-        Value::String(s) => Some(s.clone()),
+    Some(current.clone())
+}
+
+/// `JSON_VALUE`'s result: scalars as text.
+fn lookup(json: &str, steps: &[Step]) -> Option<String> {
+    match find(json, steps)? {
+        Value::String(s) => Some(s),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Null | Value::Object(_) | Value::Array(_) => None,
     }
 }
 
-impl ScalarUDFImpl for JsonValue {
+/// `JSON_QUERY`'s result: objects and arrays as JSON text.
+fn query(json: &str, steps: &[Step]) -> Option<String> {
+    match find(json, steps)? {
+        v @ (Value::Object(_) | Value::Array(_)) => Some(v.to_string()),
+        _ => None,
+    }
+}
+
+impl JsonPathFunction {
+    /// One row's result as text, or as "true"/"false" for JSON_EXISTS.
+    fn apply(&self, json: Option<&str>, steps: &[Step]) -> Option<String> {
+        let json = json?;
+        match self.kind {
+            Kind::Value => lookup(json, steps),
+            Kind::Query => query(json, steps),
+            Kind::Exists => Some(find(json, steps).is_some().to_string()),
+        }
+    }
+}
+
+impl ScalarUDFImpl for JsonPathFunction {
     fn name(&self) -> &str {
-        "json_value"
+        match self.kind {
+            Kind::Value => "json_value",
+            Kind::Query => "json_query",
+            Kind::Exists => "json_exists",
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -100,55 +164,57 @@ impl ScalarUDFImpl for JsonValue {
     }
 
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
+        Ok(match self.kind {
+            Kind::Exists => DataType::Boolean,
+            _ => DataType::Utf8,
+        })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let name = self.name().to_ascii_uppercase();
         let [json, path] = args.args.as_slice() else {
-            return exec_err!("JSON_VALUE takes a JSON string and a path");
+            return exec_err!("{name} takes a JSON string and a path");
         };
         let n = args.number_rows;
-        let json = json.to_array(n)?;
-        let json = arrow::compute::cast(&json, &DataType::Utf8)?;
+        let json = arrow::compute::cast(&json.to_array(n)?, &DataType::Utf8)?;
         let json = json.as_string::<i32>();
-        let mut out = StringBuilder::with_capacity(n, n * 8);
-        match path {
-            ColumnarValue::Scalar(p) => {
-                let steps = match p {
-                    ScalarValue::Utf8(Some(p))
-                    | ScalarValue::LargeUtf8(Some(p))
-                    | ScalarValue::Utf8View(Some(p)) => match parse_path(p) {
-                        Some(s) => s,
-                        None => {
-                            return exec_err!(
-                                "JSON_VALUE: '{p}' is not a JSON path such as '$.a.b'"
-                            )
-                        }
-                    },
-                    _ => return Ok(ColumnarValue::Scalar(ScalarValue::Utf8(None))),
-                };
-                for i in 0..n {
-                    out.append_option(if json.is_null(i) {
-                        None
-                    } else {
-                        lookup(json.value(i), &steps)
-                    });
-                }
+        let paths = arrow::compute::cast(&path.to_array(n)?, &DataType::Utf8)?;
+        let paths = paths.as_string::<i32>();
+        // A constant path (the usual case) is parsed once.
+        let constant = match path {
+            ColumnarValue::Scalar(
+                ScalarValue::Utf8(Some(p))
+                | ScalarValue::LargeUtf8(Some(p))
+                | ScalarValue::Utf8View(Some(p)),
+            ) => match parse_path(p) {
+                Some(steps) => Some(steps),
+                None => return exec_err!("{name}: '{p}' is not a JSON path such as '$.a.b'"),
+            },
+            _ => None,
+        };
+        let results = (0..n).map(|i| {
+            let text = (!json.is_null(i)).then(|| json.value(i));
+            match &constant {
+                Some(steps) => self.apply(text, steps),
+                None if paths.is_null(i) => None,
+                None => parse_path(paths.value(i)).and_then(|steps| self.apply(text, &steps)),
             }
-            ColumnarValue::Array(paths) => {
-                let paths = arrow::compute::cast(paths, &DataType::Utf8)?;
-                let paths = paths.as_string::<i32>();
-                for i in 0..n {
-                    let v = if json.is_null(i) || paths.is_null(i) {
-                        None
-                    } else {
-                        parse_path(paths.value(i)).and_then(|s| lookup(json.value(i), &s))
-                    };
-                    out.append_option(v);
+        });
+        let array: ArrayRef = match self.kind {
+            // NULL in, NULL out; otherwise whether the path exists.
+            Kind::Exists => Arc::new(
+                results
+                    .map(|r| r.map(|r| r == "true"))
+                    .collect::<BooleanArray>(),
+            ),
+            _ => {
+                let mut out = StringBuilder::with_capacity(n, n * 8);
+                for r in results {
+                    out.append_option(r);
                 }
+                Arc::new(out.finish())
             }
-        }
-        let array: ArrayRef = Arc::new(out.finish());
+        };
         Ok(ColumnarValue::Array(array))
     }
 }
@@ -169,6 +235,28 @@ mod tests {
             vec![Step::Key("x y".into())]
         );
         assert!(parse_path("a.b").is_none());
+    }
+
+    #[test]
+    fn query_and_exists() {
+        let j = r#"{"a": {"b": [1, 2]}, "n": null, "s": "x"}"#;
+        let steps = |p: &str| parse_path(p).unwrap();
+        assert_eq!(query(j, &steps("$.a")).as_deref(), Some(r#"{"b":[1,2]}"#));
+        assert_eq!(query(j, &steps("$.a.b")).as_deref(), Some("[1,2]"));
+        assert_eq!(query(j, &steps("$.s")), None, "scalars give NULL");
+        let exists = JsonExists::new();
+        assert_eq!(
+            exists.apply(Some(j), &steps("$.n")).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            exists.apply(Some(j), &steps("$.zz")).as_deref(),
+            Some("false")
+        );
+        assert_eq!(
+            exists.apply(Some("nope"), &steps("$")).as_deref(),
+            Some("false")
+        );
     }
 
     #[test]

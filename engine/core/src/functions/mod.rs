@@ -1,10 +1,36 @@
-//! Flink built-in functions that DataFusion lacks, registered as DataFusion UDFs.
+//! Flink built-in functions that DataFusion lacks or spells differently, registered as
+//! DataFusion UDFs, plus Weir's own `PERCENTILE_APPROX`.
 
 pub mod json_value;
+pub mod time;
 
-use datafusion::logical_expr::ScalarUDF;
+use std::sync::Arc;
 
-/// Every function Weir adds, for registration in a planning session.
-pub fn all() -> Vec<ScalarUDF> {
-    vec![ScalarUDF::from(json_value::JsonValue::new())]
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+
+/// Every scalar function Weir adds or replaces, for registration in a planning session.
+pub fn scalar() -> Vec<ScalarUDF> {
+    vec![
+        ScalarUDF::from(json_value::JsonValue::new()),
+        ScalarUDF::from(json_value::JsonQuery::new()),
+        ScalarUDF::from(json_value::JsonExists::new()),
+        ScalarUDF::from(time::DateFormat::new()),
+        ScalarUDF::from(time::ToTimestamp::new()),
+        ScalarUDF::from(time::FromUnixtime::new()),
+        ScalarUDF::from(time::UnixTimestamp::new()),
+    ]
+}
+
+/// Aggregates Weir adds. `PERCENTILE_APPROX(value, p)` (beyond Flink, as in Spark) is
+/// DataFusion's t-digest `approx_percentile_cont`: mergeable, so it works over window panes
+/// and in snapshots.
+pub fn aggregate() -> Vec<Arc<AggregateUDF>> {
+    let percentile =
+        datafusion::functions_aggregate::approx_percentile_cont::approx_percentile_cont_udaf();
+    vec![Arc::new(
+        percentile
+            .as_ref()
+            .clone()
+            .with_aliases(["percentile_approx"]),
+    )]
 }

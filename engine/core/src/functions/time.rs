@@ -1,0 +1,368 @@
+//! Flink's time functions with Flink's names, arguments and Java-style patterns
+//! (`yyyy-MM-dd HH:mm:ss.SSS`): `DATE_FORMAT`, `TO_TIMESTAMP`, `FROM_UNIXTIME`,
+//! `UNIX_TIMESTAMP`. Times are UTC (the only `table.local-time-zone` Weir accepts). Text
+//! that does not parse gives NULL, as in Flink.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+};
+use arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
+use chrono::{DateTime, NaiveDateTime};
+use datafusion::common::{exec_err, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+/// Flink's default timestamp pattern.
+const DEFAULT_PATTERN: &str = "yyyy-MM-dd HH:mm:ss";
+
+/// A Java `DateTimeFormatter` pattern as a chrono format string.
+pub fn java_to_chrono(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            // Quoted literal text; '' is a quote.
+            let mut j = i + 1;
+            while j < chars.len() && chars[j] != '\'' {
+                push_literal(&mut out, chars[j]);
+                j += 1;
+            }
+            if j == i + 1 {
+                out.push('\'');
+            }
+            i = j + 1;
+            continue;
+        }
+        let run = chars[i..].iter().take_while(|d| **d == c).count();
+        let spec = match (c, run) {
+            ('y', 2) => "%y".to_string(),
+            ('y', _) | ('u', _) => "%Y".to_string(),
+            ('M', 1) => "%-m".to_string(),
+            ('M', 2) => "%m".to_string(),
+            ('M', 3) => "%b".to_string(),
+            ('M', _) => "%B".to_string(),
+            ('d', 1) => "%-d".to_string(),
+            ('d', _) => "%d".to_string(),
+            ('D', _) => "%j".to_string(),
+            ('H', 1) => "%-H".to_string(),
+            ('H', _) => "%H".to_string(),
+            ('h', 1) => "%-I".to_string(),
+            ('h', _) => "%I".to_string(),
+            ('m', 1) => "%-M".to_string(),
+            ('m', _) => "%M".to_string(),
+            ('s', 1) => "%-S".to_string(),
+            ('s', _) => "%S".to_string(),
+            ('S', n) => format!("%{}f", n.min(9)),
+            ('a', _) => "%p".to_string(),
+            ('E', 1..=3) => "%a".to_string(),
+            ('E', _) => "%A".to_string(),
+            ('Z', _) => "%z".to_string(),
+            ('X', _) | ('x', _) => "%:z".to_string(),
+            _ => {
+                for _ in 0..run {
+                    push_literal(&mut out, c);
+                }
+                i += run;
+                continue;
+            }
+        };
+        out.push_str(&spec);
+        i += run;
+    }
+    out
+}
+
+fn push_literal(out: &mut String, c: char) {
+    if c == '%' {
+        out.push_str("%%");
+    } else {
+        out.push(c);
+    }
+}
+
+/// Milliseconds since the epoch of `text` in the Java `pattern` (default: Flink's, with an
+/// optional fraction).
+fn parse_millis(text: &str, pattern: Option<&str>) -> Option<i64> {
+    let parsed = match pattern {
+        Some(p) => NaiveDateTime::parse_from_str(text.trim(), &java_to_chrono(p))
+            .ok()
+            .or_else(|| {
+                // A pattern without a time part names a date.
+                chrono::NaiveDate::parse_from_str(text.trim(), &java_to_chrono(p))
+                    .ok()
+                    .and_then(|d| d.and_hms_opt(0, 0, 0))
+            })?,
+        None => NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S%.f")
+            .or_else(|_| NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S"))
+            .ok()?,
+    };
+    Some(parsed.and_utc().timestamp_millis())
+}
+
+fn format_millis(ms: i64, pattern: &str) -> Option<String> {
+    let dt = DateTime::from_timestamp_millis(ms)?;
+    let mut out = String::new();
+    use std::fmt::Write;
+    write!(out, "{}", dt.naive_utc().format(&java_to_chrono(pattern))).ok()?;
+    Some(out)
+}
+
+/// Argument `i` as UTF-8 strings (NULLs stay NULL).
+fn strings(args: &[ColumnarValue], i: usize, n: usize) -> Result<Option<ArrayRef>> {
+    match args.get(i) {
+        Some(a) => Ok(Some(arrow::compute::cast(
+            &a.to_array(n)?,
+            &DataType::Utf8,
+        )?)),
+        None => Ok(None),
+    }
+}
+
+fn text_at(array: &Option<ArrayRef>, row: usize) -> Option<&str> {
+    let a = array.as_ref()?.as_string_opt::<i32>()?;
+    (!a.is_null(row)).then(|| a.value(row))
+}
+
+macro_rules! udf {
+    ($name:ident, $sql:literal, $volatility:expr) => {
+        #[derive(Debug, PartialEq, Eq, Hash)]
+        pub struct $name {
+            signature: Signature,
+        }
+
+        impl $name {
+            pub fn new() -> Self {
+                Self {
+                    signature: Signature::variadic_any($volatility),
+                }
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl $name {
+            fn sql_name(&self) -> &'static str {
+                $sql
+            }
+        }
+    };
+}
+
+udf!(DateFormat, "date_format", Volatility::Immutable);
+udf!(ToTimestamp, "to_timestamp", Volatility::Immutable);
+udf!(FromUnixtime, "from_unixtime", Volatility::Immutable);
+udf!(UnixTimestamp, "unix_timestamp", Volatility::Volatile);
+
+fn check_arity(name: &str, args: &[ColumnarValue], min: usize, max: usize) -> Result<()> {
+    if args.len() < min || args.len() > max {
+        return exec_err!(
+            "{} takes {min} to {max} arguments, got {}",
+            name.to_uppercase(),
+            args.len()
+        );
+    }
+    Ok(())
+}
+
+/// A TIMESTAMP or a string in Flink's default pattern, as epoch milliseconds.
+fn timestamps(arg: &ColumnarValue, n: usize) -> Result<Vec<Option<i64>>> {
+    let array = arg.to_array(n)?;
+    match array.data_type() {
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 => {
+            let ms =
+                arrow::compute::cast(&array, &DataType::Timestamp(TimeUnit::Millisecond, None))?;
+            Ok(ms
+                .as_primitive::<TimestampMillisecondType>()
+                .iter()
+                .collect())
+        }
+        _ => {
+            let text = arrow::compute::cast(&array, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            Ok((0..n)
+                .map(|i| {
+                    (!text.is_null(i))
+                        .then(|| parse_millis(text.value(i), None))
+                        .flatten()
+                })
+                .collect())
+        }
+    }
+}
+
+impl ScalarUDFImpl for DateFormat {
+    fn name(&self) -> &str {
+        self.sql_name()
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        check_arity(self.name(), &args.args, 2, 2)?;
+        let n = args.number_rows;
+        let times = timestamps(&args.args[0], n)?;
+        let patterns = strings(&args.args, 1, n)?;
+        let mut out = StringBuilder::new();
+        for (i, t) in times.into_iter().enumerate() {
+            out.append_option(
+                t.zip(text_at(&patterns, i))
+                    .and_then(|(t, p)| format_millis(t, p)),
+            );
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+impl ScalarUDFImpl for ToTimestamp {
+    fn name(&self) -> &str {
+        self.sql_name()
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Timestamp(TimeUnit::Millisecond, None))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        check_arity(self.name(), &args.args, 1, 2)?;
+        let n = args.number_rows;
+        let text = strings(&args.args, 0, n)?;
+        let patterns = strings(&args.args, 1, n)?;
+        let mut out = TimestampMillisecondBuilder::new();
+        for i in 0..n {
+            let pattern = if patterns.is_some() {
+                text_at(&patterns, i)
+            } else {
+                None
+            };
+            let value = match (text_at(&text, i), patterns.is_some(), pattern) {
+                (Some(t), false, _) => parse_millis(t, None),
+                (Some(t), true, Some(p)) => parse_millis(t, Some(p)),
+                _ => None,
+            };
+            out.append_option(value);
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+impl ScalarUDFImpl for FromUnixtime {
+    fn name(&self) -> &str {
+        self.sql_name()
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        check_arity(self.name(), &args.args, 1, 2)?;
+        let n = args.number_rows;
+        let seconds = arrow::compute::cast(&args.args[0].to_array(n)?, &DataType::Int64)?;
+        let seconds = seconds.as_primitive::<arrow::datatypes::Int64Type>();
+        let patterns = strings(&args.args, 1, n)?;
+        let mut out = StringBuilder::new();
+        for i in 0..n {
+            let pattern = if patterns.is_some() {
+                text_at(&patterns, i)
+            } else {
+                Some(DEFAULT_PATTERN)
+            };
+            let value = (!seconds.is_null(i))
+                .then(|| seconds.value(i).checked_mul(1000))
+                .flatten()
+                .zip(pattern)
+                .and_then(|(ms, p)| format_millis(ms, p));
+            out.append_option(value);
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+impl ScalarUDFImpl for UnixTimestamp {
+    fn name(&self) -> &str {
+        self.sql_name()
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        check_arity(self.name(), &args.args, 0, 2)?;
+        let n = args.number_rows;
+        let mut out = Int64Builder::new();
+        if args.args.is_empty() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or_default();
+            for _ in 0..n {
+                out.append_value(now);
+            }
+        } else {
+            let text = strings(&args.args, 0, n)?;
+            let patterns = strings(&args.args, 1, n)?;
+            for i in 0..n {
+                let pattern = if patterns.is_some() {
+                    text_at(&patterns, i)
+                } else {
+                    Some(DEFAULT_PATTERN)
+                };
+                let value = text_at(&text, i)
+                    .zip(pattern)
+                    .and_then(|(t, p)| parse_millis(t, Some(p)));
+                out.append_option(value.map(|ms| ms.div_euclid(1000)));
+            }
+        }
+        Ok(ColumnarValue::Array(Arc::new(out.finish())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_patterns() {
+        assert_eq!(
+            java_to_chrono("yyyy-MM-dd HH:mm:ss.SSS"),
+            "%Y-%m-%d %H:%M:%S.%3f"
+        );
+        assert_eq!(java_to_chrono("yyyy-MM-dd'T'HH:mm"), "%Y-%m-%dT%H:%M");
+        assert_eq!(java_to_chrono("d/M/yy 100%"), "%-d/%-m/%y 100%%");
+    }
+
+    #[test]
+    fn parse_and_format() {
+        let ms = parse_millis("2026-02-12 10:30:00", None).unwrap();
+        assert_eq!(ms, 1_770_892_200_000);
+        assert_eq!(
+            parse_millis("2026-02-12 10:30:00.250", None),
+            Some(ms + 250)
+        );
+        assert_eq!(
+            parse_millis("12/02/2026", Some("dd/MM/yyyy")),
+            Some(1_770_854_400_000)
+        );
+        assert_eq!(parse_millis("nope", None), None);
+        assert_eq!(
+            format_millis(ms + 250, "yyyy-MM-dd'T'HH:mm:ss.SSS").as_deref(),
+            Some("2026-02-12T10:30:00.250")
+        );
+    }
+}
