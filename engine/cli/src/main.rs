@@ -175,7 +175,10 @@ fn run(args: RunArgs) -> Result<()> {
         .execute_collect(&text)
         .map_err(|e| explain_error(&e, &args.file, &text))?;
     for result in &results {
-        print_batches(&result.batches)?;
+        match &result.plan {
+            Some(plan) => println!("{plan}"),
+            None => print_batches(&result.batches)?,
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

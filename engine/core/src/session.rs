@@ -2,6 +2,7 @@
 //! and query is planned and validated before the first job starts, then jobs run in order.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::datatypes::SchemaRef;
@@ -25,6 +26,13 @@ enum Target {
     Table(TableDef),
     /// An ad-hoc query: rows are collected (and printed by the CLI).
     Collect,
+}
+
+/// What a script does once planned, in order.
+enum Step {
+    Run(Job),
+    /// EXPLAIN: the plan's text is the result; nothing runs.
+    Explain(String),
 }
 
 /// Keeps the rows of an ad-hoc query.
@@ -57,6 +65,24 @@ impl Sink for CollectSink {
 pub struct QueryResult {
     pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
+    /// For EXPLAIN: the plan as text (also the single row of `batches`).
+    pub plan: Option<String>,
+}
+
+/// A planned EXPLAIN: its text is the result.
+fn explain_result(text: String) -> Result<QueryResult> {
+    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("plan", arrow::datatypes::DataType::Utf8, false),
+    ]));
+    let column: arrow::array::ArrayRef =
+        Arc::new(arrow::array::StringArray::from(vec![text.clone()]));
+    let batch = RecordBatch::try_new(schema.clone(), vec![column])
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(QueryResult {
+        schema,
+        batches: vec![batch],
+        plan: Some(text),
+    })
 }
 
 /// Runs scripts against a catalog of declared tables.
@@ -131,19 +157,22 @@ impl Session {
                     validate(&sink, Role::Sink)?;
                     let mut planned = self.plan(query.clone(), &tables)?;
                     conform_to_sink(&mut planned, &sink, *target_span)?;
-                    jobs.push(Job {
+                    jobs.push(Step::Run(Job {
                         query: planned,
                         target: Target::Table(sink),
                         config: self.job_config(&config),
-                    });
+                    }));
+                }
+                Statement::Explain { inner, .. } => {
+                    jobs.push(Step::Explain(self.explain_statement(inner, &tables)?));
                 }
                 Statement::Query { query, .. } => {
                     let planned = self.plan(query.clone(), &tables)?;
-                    jobs.push(Job {
+                    jobs.push(Step::Run(Job {
                         query: planned,
                         target: Target::Collect,
                         config: self.job_config(&config),
-                    });
+                    }));
                 }
             }
         }
@@ -154,7 +183,14 @@ impl Session {
             ..RunReport::default()
         };
         let mut results = Vec::new();
-        for job in jobs {
+        for step in jobs {
+            let job = match step {
+                Step::Run(job) => job,
+                Step::Explain(text) => {
+                    results.push(explain_result(text)?);
+                    continue;
+                }
+            };
             let mut metrics = JobMetrics::default();
             let source = match &job.query.source {
                 PlannedSource::Table { def, .. } => Some(open_source(def, &self.options.base_dir)?),
@@ -186,7 +222,11 @@ impl Session {
                 report.sinks.push(r);
             }
             if let Some(batches) = collected {
-                results.push(QueryResult { schema, batches });
+                results.push(QueryResult {
+                    schema,
+                    batches,
+                    plan: None,
+                });
             }
             report.preview = Some(preview);
         }
@@ -232,49 +272,49 @@ impl Session {
                     self.config.insert(key, value);
                 }
                 Statement::Reset { .. } => {}
-                Statement::Insert {
-                    target,
-                    target_span,
-                    query,
-                    ..
-                } => {
-                    let sink = self
-                        .tables
-                        .get(&target)
-                        .cloned()
-                        .ok_or_else(|| Error::Sql {
-                            message: format!("table '{target}' is not declared"),
-                            span: target_span,
-                        })?;
-                    let mut planned = self.plan(query, &self.tables)?;
-                    conform_to_sink(&mut planned, &sink, target_span)?;
-                    plans.push(format!(
-                        "{planned}Sink: {} ({})",
-                        sink.name,
-                        sink.option("connector").map(|(c, _)| c).unwrap_or("?")
-                    ));
+                Statement::Explain { inner, .. } => {
+                    plans.push(self.explain_statement(&inner, &self.tables)?)
                 }
-                Statement::Query { query, .. } => {
-                    plans.push(self.plan(query, &self.tables)?.to_string())
-                }
+                other => plans.push(self.explain_statement(&other, &self.tables)?),
             }
         }
         Ok(plans)
     }
 
-    /// The streaming plan of a query, as EXPLAIN would print it.
-    pub fn explain(&self, query: &str) -> Result<String> {
-        let statements = parse_script(query, &self.options.vars)?;
-        let tokens = match statements.into_iter().next() {
-            Some(Statement::Query { query, .. }) | Some(Statement::Insert { query, .. }) => query,
-            _ => {
-                return Err(Error::Sql {
-                    message: "EXPLAIN needs a query".into(),
-                    span: Span { line: 1, column: 1 },
-                })
+    /// The streaming plan of an INSERT or a query.
+    fn explain_statement(
+        &self,
+        statement: &Statement,
+        tables: &HashMap<String, TableDef>,
+    ) -> Result<String> {
+        match statement {
+            Statement::Insert {
+                target,
+                target_span,
+                query,
+                ..
+            } => {
+                let sink = tables.get(target).cloned().ok_or_else(|| Error::Sql {
+                    message: format!("table '{target}' is not declared"),
+                    span: *target_span,
+                })?;
+                let mut planned = self.plan(query.clone(), tables)?;
+                conform_to_sink(&mut planned, &sink, *target_span)?;
+                Ok(format!(
+                    "{planned}Sink: {} ({})",
+                    sink.name,
+                    sink.option("connector").map(|(c, _)| c).unwrap_or("?")
+                ))
             }
-        };
-        Ok(self.plan(tokens, &self.tables)?.to_string())
+            Statement::Query { query, .. } => Ok(format!(
+                "{}Sink: (query result)",
+                self.plan(query.clone(), tables)?
+            )),
+            other => Err(Error::Sql {
+                message: "EXPLAIN needs a query or an INSERT".into(),
+                span: other.span(),
+            }),
+        }
     }
 }
 

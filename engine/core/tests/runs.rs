@@ -241,3 +241,25 @@ fn filesystem_sink_commits_visible_json_lines() {
     );
     assert_eq!(lines[1]["n"], serde_json::Value::Null);
 }
+
+#[test]
+fn explain_prints_the_streaming_plan_without_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "{}\nEXPLAIN PLAN FOR SELECT window_start, COUNT(*) FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)) WHERE v > 0 GROUP BY window_start, window_end;",
+        source("")
+    );
+    // No input folder exists: EXPLAIN must not open the source.
+    let (report, results) = session(dir.path()).execute_collect(&script).unwrap();
+    assert_eq!(report.metrics.rows_read, 0);
+    let plan = results[0].plan.clone().unwrap();
+    for part in [
+        "Source: ev",
+        "WindowAssigner: HOP panes of 60000ms",
+        "Filter:",
+        "WindowAggregate: HOP",
+        "Sink: (query result)",
+    ] {
+        assert!(plan.contains(part), "{part} missing from\n{plan}");
+    }
+}

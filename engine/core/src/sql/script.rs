@@ -38,6 +38,8 @@ pub enum Statement {
         query: Vec<TokenWithSpan>,
         span: Span,
     },
+    /// `EXPLAIN [PLAN FOR] <query or INSERT>`: the streaming plan, not run.
+    Explain { inner: Box<Statement>, span: Span },
 }
 
 /// Tokenizes `text`, substitutes variables in string literals and splits it into statements.
@@ -49,14 +51,14 @@ pub fn parse_script(text: &str, vars: &HashMap<String, String>) -> Result<Vec<St
             message: e.message.clone(),
             span: super::location_span(e.location),
         })?;
-    let mut statements = Vec::new();
+    let mut pieces: Vec<Vec<TokenWithSpan>> = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
     for token in tokens {
         match &token.token {
             Token::Whitespace(_) => {}
             Token::SemiColon => {
                 if !current.is_empty() {
-                    statements.push(parse_statement(std::mem::take(&mut current), vars)?);
+                    pieces.push(std::mem::take(&mut current));
                 }
             }
             Token::EOF => {}
@@ -64,9 +66,78 @@ pub fn parse_script(text: &str, vars: &HashMap<String, String>) -> Result<Vec<St
         }
     }
     if !current.is_empty() {
-        statements.push(parse_statement(current, vars)?);
+        pieces.push(current);
+    }
+    // `EXECUTE STATEMENT SET BEGIN ...; ...; END;` (and the older `BEGIN STATEMENT SET; ...
+    // END;`) group INSERTs into one job in Flink; on bounded input running them one after the
+    // other gives the same rows, so the markers are checked and dropped.
+    let mut statements = Vec::new();
+    let mut open_set: Option<Span> = None;
+    for mut piece in pieces {
+        let words: Vec<String> = piece
+            .iter()
+            .take(4)
+            .map(|t| t.token.to_string().to_ascii_uppercase())
+            .collect();
+        let head: Vec<&str> = words.iter().map(String::as_str).collect();
+        let marker = match head.as_slice() {
+            ["EXECUTE", "STATEMENT", "SET", "BEGIN", ..] => Some(4),
+            ["BEGIN", "STATEMENT", "SET", ..] => Some(3),
+            _ => None,
+        };
+        if let Some(n) = marker {
+            if let Some(span) = open_set {
+                return Err(Error::Sql {
+                    message: "statement sets cannot nest".into(),
+                    span,
+                });
+            }
+            open_set = Some(span_of(&piece[0]));
+            piece.drain(..n);
+            if piece.is_empty() {
+                continue;
+            }
+        } else if head == ["END"] {
+            if open_set.take().is_none() {
+                return Err(Error::Sql {
+                    message: "END without EXECUTE STATEMENT SET BEGIN".into(),
+                    span: span_of(&piece[0]),
+                });
+            }
+            continue;
+        } else if head.first() == Some(&"EXECUTE") && head.get(1) == Some(&"INSERT") {
+            piece.remove(0);
+        }
+        let statement = parse_statement(piece, vars)?;
+        if open_set.is_some() && !matches!(statement, Statement::Insert { .. }) {
+            return Err(Error::Sql {
+                message: "a statement set holds only INSERT INTO statements".into(),
+                span: statement.span(),
+            });
+        }
+        statements.push(statement);
+    }
+    if let Some(span) = open_set {
+        return Err(Error::Sql {
+            message: "EXECUTE STATEMENT SET BEGIN without END".into(),
+            span,
+        });
     }
     Ok(statements)
+}
+
+impl Statement {
+    /// Where the statement starts.
+    pub fn span(&self) -> Span {
+        match self {
+            Statement::Set { span, .. }
+            | Statement::Reset { span, .. }
+            | Statement::Insert { span, .. }
+            | Statement::Query { span, .. }
+            | Statement::Explain { span, .. } => *span,
+            Statement::CreateTable(def) => def.span,
+        }
+    }
 }
 
 fn parse_statement(
@@ -114,6 +185,31 @@ fn parse_statement(
             }
         }
         Some(Keyword::INSERT) => parse_insert(tokens, span),
+        Some(Keyword::EXPLAIN) => {
+            let mut rest = tokens[1..].to_vec();
+            if keyword_at(&rest, 0) == Some(Keyword::PLAN)
+                && keyword_at(&rest, 1) == Some(Keyword::FOR)
+            {
+                rest.drain(..2);
+            }
+            if rest.is_empty() {
+                return Err(Error::Sql {
+                    message: "EXPLAIN needs a query or an INSERT".into(),
+                    span,
+                });
+            }
+            let inner = parse_statement(rest, vars)?;
+            if !matches!(inner, Statement::Insert { .. } | Statement::Query { .. }) {
+                return Err(Error::Unsupported {
+                    construct: "EXPLAIN of a statement other than a query or INSERT".into(),
+                    span,
+                });
+            }
+            Ok(Statement::Explain {
+                inner: Box::new(inner),
+                span,
+            })
+        }
         Some(Keyword::SELECT) | Some(Keyword::WITH) | Some(Keyword::VALUES) => {
             Ok(Statement::Query {
                 query: tokens,
@@ -286,6 +382,23 @@ mod tests {
         let err = parse_script("SET 'a' = 'b';\n DROP TABLE x;", &vars()).unwrap_err();
         assert_eq!(err.span(), Some(Span { line: 2, column: 2 }));
         assert!(err.to_string().contains("DROP"), "{err}");
+    }
+
+    #[test]
+    fn statement_sets_hold_inserts() {
+        let text =
+            "EXECUTE STATEMENT SET BEGIN\nINSERT INTO a SELECT 1;\nINSERT INTO b SELECT 2;\nEND;";
+        let stmts = parse_script(text, &vars()).unwrap();
+        assert_eq!(stmts.len(), 2);
+        assert!(stmts.iter().all(|s| matches!(s, Statement::Insert { .. })));
+        let err = parse_script(
+            "EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1;",
+            &vars(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("without END"), "{err}");
+        let err = parse_script("BEGIN STATEMENT SET; SELECT 1; END;", &vars()).unwrap_err();
+        assert!(err.to_string().contains("only INSERT INTO"), "{err}");
     }
 
     #[test]
