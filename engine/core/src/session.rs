@@ -30,7 +30,7 @@ enum Target {
 
 /// What a script does once planned, in order.
 enum Step {
-    Run(Job),
+    Run(Box<Job>),
     /// EXPLAIN: the plan's text is the result; nothing runs.
     Explain(String),
 }
@@ -157,22 +157,22 @@ impl Session {
                     validate(&sink, Role::Sink)?;
                     let mut planned = self.plan(query.clone(), &tables)?;
                     conform_to_sink(&mut planned, &sink, *target_span)?;
-                    jobs.push(Step::Run(Job {
+                    jobs.push(Step::Run(Box::new(Job {
                         query: planned,
                         target: Target::Table(sink),
                         config: self.job_config(&config),
-                    }));
+                    })));
                 }
                 Statement::Explain { inner, .. } => {
                     jobs.push(Step::Explain(self.explain_statement(inner, &tables)?));
                 }
                 Statement::Query { query, .. } => {
                     let planned = self.plan(query.clone(), &tables)?;
-                    jobs.push(Step::Run(Job {
+                    jobs.push(Step::Run(Box::new(Job {
                         query: planned,
                         target: Target::Collect,
                         config: self.job_config(&config),
-                    }));
+                    })));
                 }
             }
         }
@@ -185,7 +185,7 @@ impl Session {
         let mut results = Vec::new();
         for step in jobs {
             let job = match step {
-                Step::Run(job) => job,
+                Step::Run(job) => *job,
                 Step::Explain(text) => {
                     results.push(explain_result(text)?);
                     continue;
