@@ -121,6 +121,7 @@ pub fn run(
         PlannedSource::Table {
             assigner,
             watermark,
+            mut computed,
             ..
         } => {
             let Some(mut source) = source else {
@@ -138,6 +139,13 @@ pub fn run(
                 firing: window.as_ref().map(|w| w.kind.firing_period()),
             });
             while let Some(batch) = source.next_batch(metrics)? {
+                let batch = match computed.as_mut() {
+                    Some(projection) => match projection.process_batch(batch, metrics)?.pop() {
+                        Some(b) => b,
+                        None => continue,
+                    },
+                    None => batch,
+                };
                 let points = match tracker.as_mut() {
                     Some(t) => t.split_points(&batch)?,
                     None => vec![],

@@ -44,6 +44,8 @@ pub enum PlannedSource {
     /// A declared table, with window assignment and its watermark when it has them.
     Table {
         def: TableDef,
+        /// Adds the computed columns to what the connector decoded.
+        computed: Option<Projection>,
         assigner: Option<WindowAssigner>,
         watermark: Option<Watermark>,
     },
@@ -71,6 +73,7 @@ impl fmt::Display for PlannedQuery {
         match &self.source {
             PlannedSource::Table {
                 def,
+                computed,
                 assigner,
                 watermark,
             } => {
@@ -79,6 +82,9 @@ impl fmt::Display for PlannedQuery {
                     write!(f, " (watermark on column #{} - {}ms)", w.column, w.delay_ms)?;
                 }
                 writeln!(f)?;
+                if let Some(c) = computed {
+                    writeln!(f, "Computed columns: {c}")?;
+                }
                 if let Some(a) = assigner {
                     writeln!(f, "{a}")?;
                 }
@@ -208,6 +214,7 @@ fn plan_error(e: DataFusionError, fallback: Span) -> Error {
 
 struct Converter<'a> {
     catalog: &'a HashMap<String, TableDef>,
+    shapes: &'a HashMap<String, Shape>,
     window: Option<&'a WindowSpec>,
     tokens: &'a [TokenWithSpan],
     span: Span,
@@ -266,7 +273,15 @@ impl Converter<'_> {
                 let def = self.catalog.get(&key).cloned().ok_or_else(|| {
                     Error::Internal(format!("planned a scan of unknown table {key}"))
                 })?;
-                let source_schema = def.arrow_schema();
+                let shape = self
+                    .shapes
+                    .get(&key)
+                    .cloned()
+                    .ok_or_else(|| Error::Internal(format!("no shape for {key}")))?;
+                let source_schema = shape.schema.as_ref().clone();
+                let computed = shape
+                    .computed
+                    .map(|(exprs, schema)| Projection::new(exprs, schema));
                 let watermark = def.watermark.as_ref().and_then(|w| {
                     source_schema
                         .index_of(&w.column)
@@ -313,6 +328,7 @@ impl Converter<'_> {
                 }
                 self.source = Some(PlannedSource::Table {
                     def,
+                    computed,
                     assigner,
                     watermark,
                 });
@@ -488,25 +504,157 @@ fn values_batch(
     )?)
 }
 
+/// A table as queries see it: physical and computed columns in declared order, and the
+/// expressions that compute the latter from the former.
+#[derive(Clone)]
+struct Shape {
+    schema: SchemaRef,
+    computed: Option<(Vec<Arc<dyn PhysicalExpr>>, SchemaRef)>,
+}
+
+/// Plans a table's computed columns as `SELECT <columns in declared order> FROM <physical>`,
+/// so they are typed and checked like any query (errors point into the DDL).
+fn table_shape(def: &TableDef) -> Result<Shape> {
+    let physical = Arc::new(def.arrow_schema());
+    if def.computed.is_empty() {
+        return Ok(Shape {
+            schema: physical,
+            computed: None,
+        });
+    }
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    use datafusion::sql::sqlparser::tokenizer::Token;
+    const PHYSICAL: &str = "__weir_physical";
+    let word = |name: &str| TokenWithSpan::wrap(Token::make_word(name, Some('`')));
+    let mut tokens = vec![TokenWithSpan::wrap(Token::make_keyword("SELECT"))];
+    let mut physical_columns = def.columns.iter();
+    let total = def.columns.len() + def.computed.len();
+    for position in 0..total {
+        if position > 0 {
+            tokens.push(TokenWithSpan::wrap(Token::Comma));
+        }
+        match def.computed.iter().find(|c| c.position == position) {
+            Some(c) => {
+                tokens.extend(c.expr.iter().cloned());
+                tokens.push(TokenWithSpan::wrap(Token::make_keyword("AS")));
+                tokens.push(word(&c.name));
+            }
+            None => {
+                let Some(col) = physical_columns.next() else {
+                    return Err(Error::Internal(
+                        "computed column positions out of order".into(),
+                    ));
+                };
+                tokens.push(word(&col.name));
+            }
+        }
+    }
+    tokens.push(TokenWithSpan::wrap(Token::make_keyword("FROM")));
+    tokens.push(word(PHYSICAL));
+    let span = def.computed[0].span;
+    let query = Parser::new(&GenericDialect {})
+        .with_tokens_with_locations(tokens)
+        .parse_query()
+        .map_err(|e| crate::sql::query::parser_error(e, span))?;
+    let provider = Provider {
+        state: session_state(),
+        tables: HashMap::from([(PHYSICAL.to_string(), physical)]),
+    };
+    let plan = typed_plan(&provider, *query, span)?;
+    let LogicalPlan::Projection(projection) = &plan else {
+        return Err(Error::Unsupported {
+            construct: "this computed column expression".into(),
+            span,
+        });
+    };
+    let props = ExecutionProps::new();
+    let exprs = projection
+        .expr
+        .iter()
+        .map(|e| {
+            create_physical_expr(e, projection.input.schema(), &props)
+                .map_err(|e| plan_error(e, span))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let schema = Arc::new(projection.schema.as_arrow().clone());
+    if let Some(wm) = def
+        .watermark
+        .as_ref()
+        .filter(|w| def.computed.iter().any(|c| c.name == w.column))
+    {
+        let dt = schema
+            .field_with_name(&wm.column)
+            .map(|f| f.data_type().clone())
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        if !matches!(dt, arrow::datatypes::DataType::Timestamp(..)) {
+            return Err(Error::Sql {
+                message: format!("the WATERMARK column '{}' must be a TIMESTAMP(3) or TIMESTAMP_LTZ(3), but its expression gives {}", wm.column, crate::sql::types::SqlType::flink_name_of(&dt)),
+                span: wm.span,
+            });
+        }
+    }
+    Ok(Shape {
+        schema: schema.clone(),
+        computed: Some((exprs, schema)),
+    })
+}
+
+/// DataFusion's logical plan of a query, typed by its analyzer and with expressions
+/// simplified.
+fn typed_plan(
+    provider: &Provider,
+    query: datafusion::sql::sqlparser::ast::Query,
+    span: Span,
+) -> Result<LogicalPlan> {
+    // Flink identifiers are case-sensitive and STRING is Utf8.
+    let options = ParserOptions {
+        enable_ident_normalization: false,
+        collect_spans: true,
+        map_string_types_to_utf8view: false,
+        parse_float_as_decimal: false,
+        ..ParserOptions::default()
+    };
+    let planner = SqlToRel::new_with_options(provider, options);
+    let plan = planner
+        .sql_statement_to_plan(datafusion::sql::sqlparser::ast::Statement::Query(Box::new(
+            query,
+        )))
+        .map_err(|e| plan_error(e, span))?;
+    let plan = provider
+        .state
+        .analyzer()
+        .execute_and_check(plan, provider.state.config_options(), |_, _| {})
+        .map_err(|e| plan_error(e, span))?;
+    // Expression simplification only (constant folding, COALESCE to CASE...): DataFusion's
+    // other optimizer rules assume batch execution and would reshape the streaming plan.
+    Optimizer::with_rules(vec![Arc::new(SimplifyExpressions::new())])
+        .optimize(plan, &OptimizerContext::new(), |_, _| {})
+        .map_err(|e| plan_error(e, span))
+}
+
 /// Plans a query over the declared tables.
 pub fn plan_query(
     parsed: &ParsedQuery,
     catalog: &HashMap<String, TableDef>,
 ) -> Result<PlannedQuery> {
     let mut tables = HashMap::new();
+    let mut shapes = HashMap::new();
     for (name, def) in catalog {
-        let schema = def.arrow_schema();
+        let shape = table_shape(def)?;
+        let schema = shape.schema.as_ref().clone();
+        shapes.insert(name.clone(), shape);
         let windowed = match &parsed.window {
             Some(w) => w.table.as_deref().is_none_or(|t| t == name),
             None => false,
         };
         let schema = if windowed {
             // The window columns: computed by the WindowAssigner at the source.
-            let column = def.columns.iter().position(|c| {
+            let column = schema.fields().iter().position(|f| {
                 parsed
                     .window
                     .as_ref()
-                    .is_some_and(|w| w.time_column == c.name)
+                    .is_some_and(|w| &w.time_column == f.name())
             });
             match column {
                 Some(i) => WindowAssigner::new(
@@ -530,33 +678,10 @@ pub fn plan_query(
         state: session_state(),
         tables,
     };
-    // Flink identifiers are case-sensitive and STRING is Utf8.
-    let options = ParserOptions {
-        enable_ident_normalization: false,
-        collect_spans: true,
-        map_string_types_to_utf8view: false,
-        parse_float_as_decimal: false,
-        ..ParserOptions::default()
-    };
-    let planner = SqlToRel::new_with_options(&provider, options);
-    let plan = planner
-        .sql_statement_to_plan(datafusion::sql::sqlparser::ast::Statement::Query(
-            parsed.query.clone(),
-        ))
-        .map_err(|e| plan_error(e, parsed.span))?;
-    let plan = provider
-        .state
-        .analyzer()
-        .execute_and_check(plan, provider.state.config_options(), |_, _| {})
-        .map_err(|e| plan_error(e, parsed.span))?;
-    // Expression simplification only (constant folding, COALESCE to CASE...): DataFusion's
-    // other optimizer rules assume batch execution and would reshape the streaming plan.
-    let simplify = Optimizer::with_rules(vec![Arc::new(SimplifyExpressions::new())]);
-    let plan = simplify
-        .optimize(plan, &OptimizerContext::new(), |_, _| {})
-        .map_err(|e| plan_error(e, parsed.span))?;
+    let plan = typed_plan(&provider, *parsed.query.clone(), parsed.span)?;
     let mut converter = Converter {
         catalog,
+        shapes: &shapes,
         window: parsed.window.as_ref(),
         tokens: &parsed.tokens,
         span: parsed.span,

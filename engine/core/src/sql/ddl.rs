@@ -20,7 +20,11 @@ pub struct TableDef {
     pub name: String,
     pub temporary: bool,
     pub if_not_exists: bool,
+    /// Physical columns: what the connector reads and writes.
     pub columns: Vec<ColumnDef>,
+    /// Computed columns (`name AS expr`), evaluated on each row the source reads; a query
+    /// sees them among the physical columns, in the order they were declared.
+    pub computed: Vec<ComputedColumn>,
     pub watermark: Option<WatermarkDef>,
     pub primary_key: Vec<String>,
     /// `WITH` options in the order written, with the position of each key.
@@ -50,6 +54,17 @@ impl TableDef {
                 .collect::<Vec<_>>(),
         )
     }
+}
+
+/// `name AS expr` in a table's column list.
+#[derive(Debug, Clone)]
+pub struct ComputedColumn {
+    pub name: String,
+    /// Its place among all declared columns.
+    pub position: usize,
+    /// The expression's tokens, positions kept for errors.
+    pub expr: Vec<TokenWithSpan>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone)]
@@ -216,6 +231,7 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
         temporary,
         if_not_exists,
         columns: vec![],
+        computed: vec![],
         watermark: None,
         primary_key: vec![],
         options: vec![],
@@ -271,7 +287,12 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
     if c.pos < tokens.len() {
         return Err(c.error("unexpected text after CREATE TABLE".into()));
     }
-    if let Some(wm) = &def.watermark {
+    if let Some(wm) = def
+        .watermark
+        .as_ref()
+        .filter(|w| !def.computed.iter().any(|c| c.name == w.column))
+    {
+        // (A computed rowtime's type is checked when the expression is planned.)
         match def.column(&wm.column) {
             Some(col)
                 if matches!(
@@ -361,11 +382,44 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
         }
         _ => {
             let name = c.identifier("a column name")?;
-            if c.keyword() == Some(Keyword::AS) {
-                return Err(Error::Unsupported {
-                    construct: "computed columns".into(),
-                    span: c.span(),
+            if def.column(&name).is_some() || def.computed.iter().any(|k| k.name == name) {
+                return Err(Error::Sql {
+                    message: format!("column '{name}' is declared twice"),
+                    span: start,
                 });
+            }
+            if c.eat_keyword(Keyword::AS) {
+                // The expression runs to the next top-level comma, closing parenthesis or COMMENT.
+                let expr_start = c.pos;
+                let mut depth = 0usize;
+                while let Some(t) = c.peek() {
+                    match t {
+                        Token::LParen => depth += 1,
+                        Token::RParen if depth == 0 => break,
+                        Token::RParen => depth -= 1,
+                        Token::Comma if depth == 0 => break,
+                        _ if depth == 0 && c.keyword() == Some(Keyword::COMMENT) => break,
+                        _ => {}
+                    }
+                    c.pos += 1;
+                }
+                if c.pos == expr_start {
+                    return Err(c.error(format!(
+                        "expected an expression for the computed column '{name}'"
+                    )));
+                }
+                let expr = c.tokens[expr_start..c.pos].to_vec();
+                if c.eat_keyword(Keyword::COMMENT) {
+                    c.string("a comment")?;
+                }
+                let position = def.columns.len() + def.computed.len();
+                def.computed.push(ComputedColumn {
+                    name,
+                    position,
+                    expr,
+                    span: start,
+                });
+                return Ok(());
             }
             let ty = parse_type(c)?;
             let mut nullable = true;
@@ -650,6 +704,22 @@ mod tests {
             t.columns[2].ty,
             SqlType::Array(Box::new(SqlType::Array(Box::new(SqlType::Int))))
         );
+    }
+
+    #[test]
+    fn computed_columns_keep_their_place_and_tokens() {
+        let t = table(
+            "CREATE TABLE t (epoch BIGINT, ts AS TO_TIMESTAMP(FROM_UNIXTIME(epoch)) COMMENT 'c', v INT, WATERMARK FOR ts AS ts) WITH ('connector'='print')",
+        )
+        .unwrap();
+        assert_eq!(t.columns.len(), 2);
+        assert_eq!(t.computed.len(), 1);
+        assert_eq!(
+            (t.computed[0].name.as_str(), t.computed[0].position),
+            ("ts", 1)
+        );
+        assert_eq!(t.computed[0].expr.len(), 7);
+        assert_eq!(t.watermark.unwrap().column, "ts");
     }
 
     #[test]
