@@ -40,6 +40,8 @@ use crate::sql::TableDef;
 use crate::{Error, Result};
 
 /// Where a planned query's rows come from.
+// One per job, moved once: the size difference between the variants does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum PlannedSource {
     /// A declared table, with window assignment and its watermark when it has them.
     Table {
