@@ -136,7 +136,7 @@ pub fn run(
                 current: 0,
                 emitted: 0,
                 pushed: 0,
-                firing: window.as_ref().map(|w| w.kind.firing_period()),
+                firing: window.as_ref().and_then(|w| w.kind.firing_period()),
             });
             while let Some(batch) = source.next_batch(metrics)? {
                 let batch = match computed.as_mut() {

@@ -32,7 +32,9 @@ use weir_api::Span;
 
 use crate::operators::calc::Conform;
 use crate::operators::window_aggregate::{AggregateCall, GroupSlot};
-use crate::operators::{Filter, Operator, Projection, WindowAggregate, WindowAssigner};
+use crate::operators::{
+    Filter, Operator, Projection, SessionAggregate, WindowAggregate, WindowAssigner,
+};
 use crate::sql::query::{
     keyword_span, ParsedQuery, WindowSpec, WINDOW_END, WINDOW_START, WINDOW_TIME,
 };
@@ -455,16 +457,30 @@ impl Converter<'_> {
             }
             aggregates.push(AggregateCall { function, filter });
         }
-        let op = WindowAggregate::try_new(
-            window_start,
-            spec.kind,
-            slots,
-            keys,
-            key_types,
-            aggregates,
-            Arc::new(a.schema.as_arrow().clone()),
-        )?;
-        self.operators.push(Box::new(op));
+        let schema = Arc::new(a.schema.as_arrow().clone());
+        let op: Box<dyn Operator> = match spec.kind {
+            crate::sql::query::WindowKind::Session { gap_ms } => {
+                Box::new(SessionAggregate::try_new(
+                    window_start,
+                    gap_ms,
+                    slots,
+                    keys,
+                    key_types,
+                    aggregates,
+                    schema,
+                )?)
+            }
+            kind => Box::new(WindowAggregate::try_new(
+                window_start,
+                kind,
+                slots,
+                keys,
+                key_types,
+                aggregates,
+                schema,
+            )?),
+        };
+        self.operators.push(op);
         self.aggregated = true;
         Ok(())
     }

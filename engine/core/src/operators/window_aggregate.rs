@@ -567,7 +567,11 @@ impl Operator for WindowAggregate {
         ) else {
             return Ok(vec![]);
         };
-        let (period, offset) = self.kind.firing_period();
+        let Some((period, offset)) = self.kind.firing_period() else {
+            return Err(Error::Internal(
+                "pane aggregation of a window without a firing grid".into(),
+            ));
+        };
         // Window ends on the grid, from the first one after the earliest pane (or after the
         // last window fired) up to the last window of the latest pane.
         let first_end = first + period - (first - offset).rem_euclid(period);

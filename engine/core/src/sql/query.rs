@@ -56,6 +56,11 @@ pub enum WindowKind {
         size_ms: i64,
         offset_ms: i64,
     },
+    /// Per key, rows less than `gap_ms` apart form one window: `[first, last + gap)`.
+    /// Its "pane" is a single row's proto-session `[ts, ts + gap)`.
+    Session {
+        gap_ms: i64,
+    },
 }
 
 impl WindowKind {
@@ -64,6 +69,7 @@ impl WindowKind {
             WindowKind::Tumble { .. } => "TUMBLE",
             WindowKind::Hop { .. } => "HOP",
             WindowKind::Cumulate { .. } => "CUMULATE",
+            WindowKind::Session { .. } => "SESSION",
         }
     }
 
@@ -73,6 +79,7 @@ impl WindowKind {
             WindowKind::Tumble { size_ms, .. }
             | WindowKind::Hop { size_ms, .. }
             | WindowKind::Cumulate { size_ms, .. } => *size_ms,
+            WindowKind::Session { gap_ms } => *gap_ms,
         }
     }
 
@@ -81,6 +88,7 @@ impl WindowKind {
             WindowKind::Tumble { offset_ms, .. }
             | WindowKind::Hop { offset_ms, .. }
             | WindowKind::Cumulate { offset_ms, .. } => *offset_ms,
+            WindowKind::Session { .. } => 0,
         }
     }
 
@@ -90,19 +98,27 @@ impl WindowKind {
             WindowKind::Tumble { size_ms, .. } => *size_ms,
             WindowKind::Hop { slide_ms, .. } => *slide_ms,
             WindowKind::Cumulate { step_ms, .. } => *step_ms,
+            WindowKind::Session { gap_ms } => *gap_ms,
         }
     }
 
-    /// The start of the pane holding `ts`.
+    /// The start of the pane holding `ts` (`ts` itself for SESSION).
     pub fn pane_start(&self, ts: i64) -> i64 {
+        if let WindowKind::Session { .. } = self {
+            return ts;
+        }
         let pane = self.pane_ms();
         ts - (ts - self.offset_ms()).rem_euclid(pane)
     }
 
-    /// `(period, offset)`: every window ends on `offset + k * period`.
-    pub fn firing_period(&self) -> (i64, i64) {
+    /// `(period, offset)`: every window ends on `offset + k * period`; `None` for SESSION,
+    /// whose ends depend on the data.
+    pub fn firing_period(&self) -> Option<(i64, i64)> {
+        if let WindowKind::Session { .. } = self {
+            return None;
+        }
         let pane = self.pane_ms();
-        (pane, self.offset_ms().rem_euclid(pane))
+        Some((pane, self.offset_ms().rem_euclid(pane)))
     }
 
     /// The end of the last window that contains the pane starting at `pane_start`: once the
@@ -112,6 +128,7 @@ impl WindowKind {
             WindowKind::Tumble { size_ms, .. } | WindowKind::Hop { size_ms, .. } => {
                 pane_start + size_ms
             }
+            WindowKind::Session { gap_ms } => pane_start + gap_ms,
             WindowKind::Cumulate {
                 size_ms, offset_ms, ..
             } => pane_start - (pane_start - offset_ms).rem_euclid(*size_ms) + size_ms,
@@ -122,6 +139,7 @@ impl WindowKind {
     pub fn window_start(&self, end: i64) -> i64 {
         match self {
             WindowKind::Tumble { size_ms, .. } | WindowKind::Hop { size_ms, .. } => end - size_ms,
+            WindowKind::Session { gap_ms } => end - gap_ms,
             WindowKind::Cumulate {
                 size_ms, offset_ms, ..
             } => {
@@ -135,7 +153,7 @@ impl WindowKind {
     fn validate(&self, span: Span) -> Result<()> {
         let (size, pane) = (self.size_ms(), self.pane_ms());
         let what = match self {
-            WindowKind::Tumble { .. } => "",
+            WindowKind::Tumble { .. } | WindowKind::Session { .. } => "",
             WindowKind::Hop { .. } => "slide",
             WindowKind::Cumulate { .. } => "step",
         };
@@ -169,6 +187,7 @@ impl std::fmt::Display for WindowSpec {
             WindowKind::Cumulate {
                 step_ms, size_ms, ..
             } => write!(f, ", step={step_ms}ms, size={size_ms}ms")?,
+            WindowKind::Session { gap_ms } => write!(f, ", gap={gap_ms}ms")?,
         }
         match self.kind.offset_ms() {
             0 => write!(f, ")"),
@@ -307,7 +326,7 @@ fn rewrite_window_tvf(
         }
         let fn_span = span_of(&tokens[i + 2]);
         let fn_name = tokens[i + 2].token.to_string().to_ascii_uppercase();
-        if fn_name == "SESSION" {
+        if fn_name == "NONE" {
             return Err(Error::Unsupported {
                 construct: format!("the {fn_name} window"),
                 span: fn_span,
@@ -366,6 +385,7 @@ fn window_tvf_args(
     let interval_names: &[&str] = match function {
         "TUMBLE" => &["SIZE", "OFFSET"],
         "HOP" => &["SLIDE", "SIZE", "OFFSET"],
+        "SESSION" => &["GAP", "OFFSET"],
         _ => &["STEP", "SIZE", "OFFSET"],
     };
     let mut table: Option<Vec<TokenWithSpan>> = None;
@@ -401,7 +421,11 @@ fn window_tvf_args(
                         span: arg_span,
                     });
                 }
-                table = Some(arg[1..].to_vec());
+                // `TABLE t PARTITION BY k` (SESSION): the keys come from the GROUP BY.
+                let end = (1..arg.len())
+                    .find(|i| keyword_at(&arg, *i) == Some(Keyword::PARTITION))
+                    .unwrap_or(arg.len());
+                table = Some(arg[1..end].to_vec());
             }
             1 => {
                 let ok = arg.len() == 4
@@ -470,6 +494,13 @@ fn window_tvf_args(
             size_ms: given[0],
             offset_ms,
         },
+        "SESSION" if offset_ms != 0 => {
+            return Err(Error::Sql {
+                message: "SESSION takes no offset".into(),
+                span,
+            });
+        }
+        "SESSION" => WindowKind::Session { gap_ms: given[0] },
         "HOP" => WindowKind::Hop {
             slide_ms: given[0],
             size_ms: given[1],
@@ -533,14 +564,14 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
         for expr in exprs.drain(..) {
             let name = function_name(&expr);
             match name.as_deref() {
-                Some(function @ ("TUMBLE" | "HOP")) => {
+                Some(function @ ("TUMBLE" | "HOP" | "SESSION")) => {
                     let span = expr_span(&expr);
                     let args = function_args(&expr);
                     // TUMBLE(time_attr, size [, offset]); HOP(time_attr, slide, size [, offset]).
-                    let usage = if function == "TUMBLE" {
-                        "TUMBLE(time_attr, size_interval)"
-                    } else {
-                        "HOP(time_attr, slide_interval, size_interval)"
+                    let usage = match function {
+                        "TUMBLE" => "TUMBLE(time_attr, size_interval)",
+                        "SESSION" => "SESSION(time_attr, gap_interval)",
+                        _ => "HOP(time_attr, slide_interval, size_interval)",
                     };
                     let time_column = match args.first() {
                         Some(Expr::Identifier(id)) => id.value.clone(),
@@ -571,6 +602,7 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
                             size_ms: *size,
                             offset_ms: *offset,
                         },
+                        ("SESSION", [gap]) => WindowKind::Session { gap_ms: *gap },
                         ("HOP", [slide, size]) => WindowKind::Hop {
                             slide_ms: *slide,
                             size_ms: *size,
@@ -606,7 +638,7 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
                     rewritten.push(Expr::Identifier(Ident::new(WINDOW_END)));
                     rewritten.push(Expr::Identifier(Ident::new(WINDOW_TIME)));
                 }
-                Some(n @ ("SESSION" | "CUMULATE")) => {
+                Some(n @ "CUMULATE") => {
                     return Err(Error::Unsupported {
                         construct: format!("the {n} window"),
                         span: expr_span(&expr),
@@ -623,13 +655,10 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
     let _ = visit_expressions_mut(select.as_mut(), |expr: &mut Expr| {
         let name = function_name(expr);
         let replacement = match name.as_deref() {
-            Some("TUMBLE_START" | "HOP_START") => Some(WINDOW_START),
-            Some("TUMBLE_END" | "HOP_END") => Some(WINDOW_END),
-            Some("TUMBLE_ROWTIME" | "HOP_ROWTIME") => Some(WINDOW_TIME),
-            Some(
-                n @ ("TUMBLE_PROCTIME" | "HOP_PROCTIME" | "SESSION_START" | "SESSION_END"
-                | "SESSION_ROWTIME" | "SESSION_PROCTIME"),
-            ) => {
+            Some("TUMBLE_START" | "HOP_START" | "SESSION_START") => Some(WINDOW_START),
+            Some("TUMBLE_END" | "HOP_END" | "SESSION_END") => Some(WINDOW_END),
+            Some("TUMBLE_ROWTIME" | "HOP_ROWTIME" | "SESSION_ROWTIME") => Some(WINDOW_TIME),
+            Some(n @ ("TUMBLE_PROCTIME" | "HOP_PROCTIME" | "SESSION_PROCTIME")) => {
                 failure = Some(Error::Unsupported {
                     construct: n.to_string(),
                     span: expr_span(expr),
@@ -721,8 +750,19 @@ mod tests {
     }
 
     #[test]
-    fn session_is_reported_where_it_is() {
-        let err = parse("SELECT 1 FROM t\nGROUP BY SESSION(ts, INTERVAL '1' MINUTE)").unwrap_err();
+    fn session_in_both_syntaxes() {
+        let legacy = parse("SELECT SESSION_START(ts, INTERVAL '1' MINUTE), k FROM t\nGROUP BY SESSION(ts, INTERVAL '1' MINUTE), k").unwrap();
+        assert_eq!(
+            legacy.window.unwrap().kind,
+            WindowKind::Session { gap_ms: 60_000 }
+        );
+        let tvf = parse("SELECT window_start, k FROM TABLE(SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end, k").unwrap();
+        let w = tvf.window.unwrap();
+        assert_eq!(
+            (w.kind, w.table.as_deref()),
+            (WindowKind::Session { gap_ms: 60_000 }, Some("t"))
+        );
+        let err = parse("SELECT 1 FROM t\nGROUP BY CUMULATE(ts, INTERVAL '1' MINUTE)").unwrap_err();
         assert_eq!(
             err.span(),
             Some(Span {
@@ -730,7 +770,6 @@ mod tests {
                 column: 10
             })
         );
-        assert!(err.to_string().contains("SESSION window"), "{err}");
     }
 
     #[test]
@@ -775,7 +814,7 @@ mod tests {
         assert_eq!(cumulate.last_window_end(10), 30);
         assert_eq!(cumulate.window_start(20), 0);
         assert_eq!(cumulate.window_start(40), 30);
-        assert_eq!(cumulate.firing_period(), (10, 0));
+        assert_eq!(cumulate.firing_period(), Some((10, 0)));
     }
 
     #[test]
