@@ -2,6 +2,8 @@
 //! ad-hoc queries over DuckDB outputs, and charts of them.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+mod bench;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +34,8 @@ enum Command {
     Query(QueryArgs),
     /// Draw a line chart (PNG or SVG) from a DuckDB table.
     Chart(ChartArgs),
+    /// Generate a deterministic data set and compare Weir with DuckDB (and Flink) on it.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo(args),
         Command::Query(args) => query(args),
         Command::Chart(args) => chart(args),
+        Command::Bench(args) => bench::bench(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -129,6 +129,12 @@ impl DuckDbSink {
 
 impl Sink for DuckDbSink {
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        if crate::operators::group_aggregate::is_changelog(batch) {
+            return Err(Error::Internal(format!(
+                "the append-only table '{}' was given an updating result",
+                self.table
+            )));
+        }
         if batch.num_rows() == 0 {
             return Ok(());
         }

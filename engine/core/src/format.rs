@@ -110,9 +110,13 @@ pub fn row_json_object(batch: &RecordBatch, row: usize) -> Value {
 }
 
 /// One row as Flink's print sink writes it: `+I[a, 1, 2026-02-12 10:30:00.000]`.
-pub fn row_print(batch: &RecordBatch, row: usize) -> String {
+pub fn row_print(
+    batch: &RecordBatch,
+    row: usize,
+    kind: crate::operators::group_aggregate::RowKind,
+) -> String {
     let cells: Vec<String> = batch.columns().iter().map(|c| cell_text(c, row)).collect();
-    format!("+I[{}]", cells.join(", "))
+    format!("{}[{}]", kind.short(), cells.join(", "))
 }
 
 pub use arrow::record_batch::RecordBatch;
@@ -157,8 +161,12 @@ mod tests {
             Value::String("1970-01-01 00:00:00.000".into())
         );
         assert_eq!(
-            row_print(&batch, 1),
-            "+I[NULL, 2.0, 2026-02-12 10:30:00.250]"
+            row_print(
+                &batch,
+                1,
+                crate::operators::group_aggregate::RowKind::UpdateBefore
+            ),
+            "-U[NULL, 2.0, 2026-02-12 10:30:00.250]"
         );
         assert_eq!(row_json_object(&batch, 0)["x"], serde_json::json!(1.5));
     }

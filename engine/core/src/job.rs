@@ -105,7 +105,11 @@ pub fn run(
             for b in batches {
                 sink.write_batch(&b)?;
                 metrics.rows_written += b.num_rows() as u64;
-                append_to_page(&mut preview, &b, preview_rows);
+                append_to_page(
+                    &mut preview,
+                    &crate::operators::group_aggregate::for_display(&b),
+                    preview_rows,
+                );
             }
             Ok(())
         };
@@ -206,7 +210,12 @@ mod tests {
                 _ => {}
             }
         }
-        plan_query(&parse_query(query.unwrap()).unwrap(), &catalog).unwrap()
+        plan_query(
+            &parse_query(query.unwrap()).unwrap(),
+            &catalog,
+            &Default::default(),
+        )
+        .unwrap()
     }
 
     fn batches() -> Vec<RecordBatch> {

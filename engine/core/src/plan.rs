@@ -33,7 +33,7 @@ use weir_api::Span;
 use crate::operators::calc::Conform;
 use crate::operators::window_aggregate::{AggregateCall, GroupSlot};
 use crate::operators::{
-    Filter, Operator, Projection, SessionAggregate, WindowAggregate, WindowAssigner,
+    Filter, GroupAggregate, Operator, Projection, SessionAggregate, WindowAggregate, WindowAssigner,
 };
 use crate::sql::query::{
     keyword_span, ParsedQuery, WindowSpec, WINDOW_END, WINDOW_START, WINDOW_TIME,
@@ -70,6 +70,15 @@ pub struct PlannedQuery {
     pub operators: Vec<Box<dyn Operator>>,
     pub schema: SchemaRef,
     pub window: Option<WindowSpec>,
+    /// The plan node that makes the result updating (a changelog), if any.
+    pub updating: Option<String>,
+}
+
+/// Settings that shape a plan (from `SET`).
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// `table.exec.state.ttl`: how long idle state of an updating aggregation is kept.
+    pub state_ttl: Option<std::time::Duration>,
 }
 
 impl fmt::Display for PlannedQuery {
@@ -227,6 +236,9 @@ struct Converter<'a> {
     operators: Vec<Box<dyn Operator>>,
     /// Whether the window aggregation is planned: below it, the window columns hold panes.
     aggregated: bool,
+    options: &'a PlanOptions,
+    /// The node that made the stream updating, once one has.
+    updating: Option<String>,
 }
 
 impl Converter<'_> {
@@ -393,13 +405,61 @@ impl Converter<'_> {
         }
     }
 
+    /// `GROUP BY` without a window: an updating aggregation emitting a changelog.
+    fn group_aggregate(&mut self, a: &datafusion::logical_expr::Aggregate) -> Result<()> {
+        let input = a.input.schema();
+        let mut keys = Vec::new();
+        let mut key_types = Vec::new();
+        for e in &a.group_expr {
+            if let Expr::GroupingSet(_) = e {
+                return Err(
+                    self.unsupported("GROUPING SETS, ROLLUP and CUBE", Some(Keyword::GROUP))
+                );
+            }
+            let p = self.physical(e, input)?;
+            key_types.push(
+                p.data_type(input.as_arrow())
+                    .map_err(|e| plan_error(e, self.span))?,
+            );
+            keys.push(p);
+        }
+        let mut aggregates = Vec::new();
+        for e in &a.aggr_expr {
+            let lowered = LoweredAggregateBuilder::new(e, input, input.as_arrow(), &self.props)
+                .build()
+                .map_err(|e| plan_error(e, self.span))?;
+            if !lowered.order_bys.is_empty() {
+                return Err(
+                    self.unsupported("ORDER BY inside an aggregate call", Some(Keyword::ORDER))
+                );
+            }
+            aggregates.push(AggregateCall {
+                function: lowered.aggregate,
+                filter: lowered.filter,
+            });
+        }
+        let op = GroupAggregate::try_new(
+            keys,
+            key_types,
+            aggregates,
+            a.schema.as_arrow(),
+            self.options.state_ttl,
+        )?;
+        self.updating = Some(format!("{op}"));
+        self.operators.push(Box::new(op));
+        Ok(())
+    }
+
     fn aggregate(&mut self, a: &datafusion::logical_expr::Aggregate) -> Result<()> {
         let input = a.input.schema();
-        let Some(spec) = self.window else {
+        if let Some(node) = &self.updating {
             return Err(self.unsupported(
-                "GROUP BY without a window (an updating result; use TUMBLE)",
+                &format!("an aggregation over the updating result of {node}"),
                 Some(Keyword::GROUP),
             ));
+        }
+        let Some(spec) = self.window else {
+            return self.group_aggregate(a);
         };
         let mut slots = Vec::new();
         let mut keys = Vec::new();
@@ -655,6 +715,7 @@ fn typed_plan(
 pub fn plan_query(
     parsed: &ParsedQuery,
     catalog: &HashMap<String, TableDef>,
+    options: &PlanOptions,
 ) -> Result<PlannedQuery> {
     let mut tables = HashMap::new();
     let mut shapes = HashMap::new();
@@ -707,6 +768,8 @@ pub fn plan_query(
         source: None,
         operators: Vec::new(),
         aggregated: false,
+        options,
+        updating: None,
     };
     converter.convert(&plan)?;
     if let Some(spec) = &parsed.window {
@@ -738,11 +801,25 @@ pub fn plan_query(
         operators: converter.operators,
         schema: Arc::new(plan.schema().as_arrow().clone()),
         window: parsed.window.clone(),
+        updating: converter.updating,
     })
 }
 
 /// Adds the cast to the sink's declared column types (by position, as Flink's INSERT does).
 pub fn conform_to_sink(query: &mut PlannedQuery, sink: &TableDef, at: Span) -> Result<()> {
+    let connector = sink.option("connector").map(|(c, _)| c).unwrap_or_default();
+    if let (Some(node), true) = (
+        &query.updating,
+        ["filesystem", "duckdb"].contains(&connector),
+    ) {
+        return Err(Error::Sql {
+            message: format!(
+                "table '{}' (connector '{connector}') only takes appends, but the query's result is updating: it is produced by {node}. Use a windowed aggregation, or a sink that takes updates ('print')",
+                sink.name
+            ),
+            span: at,
+        });
+    }
     let target = Arc::new(sink.arrow_schema());
     let produced = &query.schema;
     if produced.fields().len() != target.fields().len() {

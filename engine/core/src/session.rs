@@ -45,7 +45,9 @@ pub struct CollectSink {
 impl Sink for CollectSink {
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         self.rows += batch.num_rows() as u64;
-        self.batches.push(batch.clone());
+        // A changelog shows its row kinds as a leading `op` column, as Flink's SQL client does.
+        self.batches
+            .push(crate::operators::group_aggregate::for_display(batch));
         Ok(())
     }
     fn finish(&mut self) -> Result<()> {
@@ -155,7 +157,7 @@ impl Session {
                         span: *target_span,
                     })?;
                     validate(&sink, Role::Sink)?;
-                    let mut planned = self.plan(query.clone(), &tables)?;
+                    let mut planned = self.plan(query.clone(), &tables, &config)?;
                     conform_to_sink(&mut planned, &sink, *target_span)?;
                     jobs.push(Step::Run(Box::new(Job {
                         query: planned,
@@ -164,10 +166,12 @@ impl Session {
                     })));
                 }
                 Statement::Explain { inner, .. } => {
-                    jobs.push(Step::Explain(self.explain_statement(inner, &tables)?));
+                    jobs.push(Step::Explain(
+                        self.explain_statement(inner, &tables, &config)?,
+                    ));
                 }
                 Statement::Query { query, .. } => {
-                    let planned = self.plan(query.clone(), &tables)?;
+                    let planned = self.plan(query.clone(), &tables, &config)?;
                     jobs.push(Step::Run(Box::new(Job {
                         query: planned,
                         target: Target::Collect,
@@ -246,13 +250,24 @@ impl Session {
         }
     }
 
+    /// Planning settings in force after the `SET`s so far.
+    fn plan_options(config: &BTreeMap<String, String>) -> crate::plan::PlanOptions {
+        let state_ttl = config
+            .get(STATE_TTL)
+            .and_then(|v| parse_duration_ms(v))
+            .filter(|ms| *ms > 0)
+            .map(|ms| std::time::Duration::from_millis(ms as u64));
+        crate::plan::PlanOptions { state_ttl }
+    }
+
     fn plan(
         &self,
         tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
         tables: &HashMap<String, TableDef>,
+        config: &BTreeMap<String, String>,
     ) -> Result<PlannedQuery> {
         let parsed = parse_query(tokens)?;
-        let planned = plan_query(&parsed, tables)?;
+        let planned = plan_query(&parsed, tables, &Self::plan_options(config))?;
         if let PlannedSource::Table { def, .. } = &planned.source {
             validate(def, Role::Source)?;
         }
@@ -273,9 +288,9 @@ impl Session {
                 }
                 Statement::Reset { .. } => {}
                 Statement::Explain { inner, .. } => {
-                    plans.push(self.explain_statement(&inner, &self.tables)?)
+                    plans.push(self.explain_statement(&inner, &self.tables, &self.config)?)
                 }
-                other => plans.push(self.explain_statement(&other, &self.tables)?),
+                other => plans.push(self.explain_statement(&other, &self.tables, &self.config)?),
             }
         }
         Ok(plans)
@@ -286,6 +301,7 @@ impl Session {
         &self,
         statement: &Statement,
         tables: &HashMap<String, TableDef>,
+        config: &BTreeMap<String, String>,
     ) -> Result<String> {
         match statement {
             Statement::Insert {
@@ -298,7 +314,7 @@ impl Session {
                     message: format!("table '{target}' is not declared"),
                     span: *target_span,
                 })?;
-                let mut planned = self.plan(query.clone(), tables)?;
+                let mut planned = self.plan(query.clone(), tables, config)?;
                 conform_to_sink(&mut planned, &sink, *target_span)?;
                 Ok(format!(
                     "{planned}Sink: {} ({})",
@@ -308,7 +324,7 @@ impl Session {
             }
             Statement::Query { query, .. } => Ok(format!(
                 "{}Sink: (query result)",
-                self.plan(query.clone(), tables)?
+                self.plan(query.clone(), tables, config)?
             )),
             other => Err(Error::Sql {
                 message: "EXPLAIN needs a query or an INSERT".into(),
@@ -322,6 +338,7 @@ impl Session {
 /// silently ignored. Keys that only tune Flink's runtime (parallelism, checkpointing, state
 /// backends, mini-batching) and unknown keys are accepted, as Flink accepts them.
 const WATERMARK_INTERVAL: &str = "pipeline.auto-watermark-interval";
+const STATE_TTL: &str = "table.exec.state.ttl";
 
 /// A Flink duration (`200ms`, `200 ms`, `1s`, `2 min`, `1h`, a bare number of milliseconds).
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
@@ -344,7 +361,7 @@ pub fn parse_duration_ms(text: &str) -> Option<i64> {
 fn check_set(key: &str, value: &str, span: Span) -> Result<()> {
     const UTC: &[&str] = &["UTC", "Z", "GMT", "Etc/UTC", "+00:00", "UTC+00:00"];
     match key {
-        WATERMARK_INTERVAL if parse_duration_ms(value).is_none() => Err(Error::Sql {
+        WATERMARK_INTERVAL | STATE_TTL if parse_duration_ms(value).is_none() => Err(Error::Sql {
             message: format!(
                 "'{key}': cannot read '{value}' as a duration such as '200ms' or '1s'"
             ),

@@ -273,6 +273,12 @@ impl FileSink {
 
 impl Sink for FileSink {
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
+        if crate::operators::group_aggregate::is_changelog(batch) {
+            return Err(Error::Internal(format!(
+                "the append-only table '{}' was given an updating result",
+                self.table
+            )));
+        }
         if self.in_progress.is_none() {
             let name = Self::part_name();
             let path = self.dir.join(format!(".{name}.inprogress"));

@@ -8,6 +8,7 @@ use weir_api::SinkReport;
 
 use super::{parse_bool, Sink};
 use crate::format::row_print;
+use crate::operators::group_aggregate::RowKind;
 use crate::sql::TableDef;
 use crate::Result;
 
@@ -44,9 +45,14 @@ impl Sink for PrintSink {
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
         if self.enabled {
             let mut text = String::new();
+            let kinds = crate::operators::group_aggregate::row_kinds(batch);
+            let values = crate::operators::group_aggregate::without_op(batch);
             for row in 0..batch.num_rows() {
                 text.push_str(&self.prefix);
-                text.push_str(&row_print(batch, row));
+                let kind = kinds
+                    .map(|k| RowKind::from_i8(k.value(row)))
+                    .unwrap_or(RowKind::Insert);
+                text.push_str(&row_print(&values, row, kind));
                 text.push('\n');
             }
             if self.to_stderr {

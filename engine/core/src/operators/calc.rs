@@ -11,6 +11,7 @@ use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
 
+use super::group_aggregate::carry_op;
 use super::Operator;
 use crate::{Error, Result};
 
@@ -100,7 +101,7 @@ impl Operator for Projection {
         let options = RecordBatchOptions::new().with_row_count(Some(n));
         let out = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
             .map_err(|e| Error::Internal(format!("projection built a bad batch: {e}")))?;
-        Ok(vec![out])
+        Ok(vec![carry_op(&batch, out)?])
     }
 }
 
@@ -150,6 +151,6 @@ impl Operator for Conform {
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         let out = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
             .map_err(|e| Error::Internal(format!("conform built a bad batch: {e}")))?;
-        Ok(vec![out])
+        Ok(vec![carry_op(&batch, out)?])
     }
 }
