@@ -197,6 +197,48 @@ fn session_state() -> SessionState {
     state
 }
 
+/// The column of `col = 1`, `col <= 1` or `col < 2` (a ROW_NUMBER filter).
+fn row_number_equals_one(predicate: &Expr) -> Option<String> {
+    use datafusion::logical_expr::{BinaryExpr, Operator as Op};
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = predicate else {
+        return None;
+    };
+    let (Expr::Column(c), Expr::Literal(value, _)) = (left.as_ref(), right.as_ref()) else {
+        return None;
+    };
+    let n = value.cast_to(&arrow::datatypes::DataType::Int64).ok()?;
+    let ScalarValue::Int64(Some(n)) = n else {
+        return None;
+    };
+    match (op, n) {
+        (Op::Eq, 1) | (Op::LtEq, 1) | (Op::Lt, 2) => Some(c.name.clone()),
+        _ => None,
+    }
+}
+
+/// The Window output column that `column` of `plan` passes through unchanged, if any.
+fn window_column(plan: &LogicalPlan, column: &str) -> Option<String> {
+    match plan {
+        LogicalPlan::SubqueryAlias(s) => window_column(&s.input, column),
+        LogicalPlan::Projection(p) => p.expr.iter().zip(p.schema.fields()).find_map(|(e, f)| {
+            if f.name() != column {
+                return None;
+            }
+            match e.clone().unalias() {
+                Expr::Column(c) => window_column(&p.input, &c.name),
+                _ => None,
+            }
+        }),
+        LogicalPlan::Window(w) => w
+            .schema
+            .fields()
+            .last()
+            .filter(|f| f.name() == column)
+            .map(|f| f.name().clone()),
+        _ => None,
+    }
+}
+
 /// A DataFusion error as a SQL error at the position DataFusion names, or at `fallback`.
 fn plan_error(e: DataFusionError, fallback: Span) -> Error {
     let span = e
@@ -239,6 +281,8 @@ struct Converter<'a> {
     options: &'a PlanOptions,
     /// The node that made the stream updating, once one has.
     updating: Option<String>,
+    /// Set while converting below a `WHERE rn = 1`: the Window column `rn` stands for.
+    row_number_filter: Option<String>,
 }
 
 impl Converter<'_> {
@@ -365,7 +409,12 @@ impl Converter<'_> {
                 Ok(())
             }
             LogicalPlan::Filter(f) => {
+                // `WHERE rn = 1` over ROW_NUMBER(): Flink's deduplication.
+                let outer = self.row_number_filter.take();
+                self.row_number_filter =
+                    row_number_equals_one(&f.predicate).and_then(|c| window_column(&f.input, &c));
                 self.convert(&f.input)?;
+                self.row_number_filter = outer;
                 self.check_window_columns(&[&f.predicate])?;
                 let predicate = self.physical(&f.predicate, f.input.schema())?;
                 self.operators.push(Box::new(Filter::new(predicate)));
@@ -398,11 +447,100 @@ impl Converter<'_> {
             LogicalPlan::Distinct(_) => {
                 Err(self.unsupported("SELECT DISTINCT", Some(Keyword::DISTINCT)))
             }
-            LogicalPlan::Window(_) => Err(self.unsupported("OVER windows", Some(Keyword::OVER))),
+            LogicalPlan::Window(w) => {
+                self.convert(&w.input)?;
+                self.deduplicate(w)
+            }
             LogicalPlan::Unnest(_) => Err(self.unsupported("UNNEST", Some(Keyword::UNNEST))),
             LogicalPlan::Subquery(_) => Err(self.unsupported("subqueries", Some(Keyword::SELECT))),
             other => Err(self.unsupported(&format!("the plan node {}", other.display()), None)),
         }
+    }
+
+    /// `ROW_NUMBER() OVER (PARTITION BY k ORDER BY t [ASC|DESC])` kept only where it is 1.
+    fn deduplicate(&mut self, w: &datafusion::logical_expr::logical_plan::Window) -> Result<()> {
+        use datafusion::logical_expr::expr::WindowFunction;
+        let not_dedup = |this: &Self, what: &str| this.unsupported(what, Some(Keyword::OVER));
+        let [Expr::WindowFunction(function)] = w.window_expr.as_slice() else {
+            return Err(not_dedup(
+                self,
+                "OVER windows other than ROW_NUMBER() for deduplication",
+            ));
+        };
+        let WindowFunction { fun, params } = function.as_ref();
+        if fun.name() != "row_number" {
+            return Err(not_dedup(
+                self,
+                &format!("the OVER window function {}", fun.name()),
+            ));
+        }
+        let output = w
+            .schema
+            .fields()
+            .last()
+            .map(|f| f.name().clone())
+            .unwrap_or_default();
+        if self.row_number_filter.as_deref() != Some(output.as_str()) {
+            return Err(not_dedup(self, "ROW_NUMBER() other than in `WHERE rn = 1` (deduplication); Top-N is not supported yet"));
+        }
+        if params.partition_by.is_empty() || params.order_by.len() != 1 {
+            return Err(not_dedup(
+                self,
+                "deduplication without PARTITION BY or with other than one ORDER BY column",
+            ));
+        }
+        if let Some(node) = &self.updating {
+            return Err(not_dedup(
+                self,
+                &format!("deduplication of the updating result of {node}"),
+            ));
+        }
+        let input = w.input.schema();
+        let keys = params
+            .partition_by
+            .iter()
+            .map(|e| self.physical(e, input))
+            .collect::<Result<Vec<_>>>()?;
+        let sort = &params.order_by[0];
+        let order = self.physical(&sort.expr, input)?;
+        let keep_last = !sort.asc;
+        // Keeping the first row by processing time never revises a row: insert-only.
+        let by_proctime = matches!(
+            order.data_type(input.as_arrow()),
+            Ok(arrow::datatypes::DataType::Timestamp(_, Some(_)))
+        ) && sort
+            .expr
+            .column_refs()
+            .iter()
+            .all(|c| self.is_proctime(&c.name));
+        let insert_only = !keep_last && by_proctime;
+        let op = crate::operators::Deduplicate::try_new(
+            keys,
+            order,
+            keep_last,
+            insert_only,
+            self.options.state_ttl,
+            input.as_arrow(),
+            w.schema.as_arrow(),
+        )?;
+        if !insert_only {
+            self.updating = Some(format!("{op}"));
+        }
+        self.operators.push(Box::new(op));
+        Ok(())
+    }
+
+    /// Whether a column is a computed `PROCTIME()` column of the scanned table.
+    fn is_proctime(&self, column: &str) -> bool {
+        let Some(PlannedSource::Table { def, .. }) = &self.source else {
+            return false;
+        };
+        def.computed.iter().any(|c| {
+            c.name == column
+                && c.expr
+                    .first()
+                    .is_some_and(|t| t.token.to_string().eq_ignore_ascii_case("PROCTIME"))
+        })
     }
 
     /// `GROUP BY` without a window: an updating aggregation emitting a changelog.
@@ -770,6 +908,7 @@ pub fn plan_query(
         aggregated: false,
         options,
         updating: None,
+        row_number_filter: None,
     };
     converter.convert(&plan)?;
     if let Some(spec) = &parsed.window {

@@ -18,6 +18,7 @@ pub fn scalar() -> Vec<ScalarUDF> {
         ScalarUDF::from(time::ToTimestamp::new()),
         ScalarUDF::from(time::FromUnixtime::new()),
         ScalarUDF::from(time::UnixTimestamp::new()),
+        ScalarUDF::from(time::Proctime::new()),
     ]
 }
 

@@ -1,6 +1,6 @@
 //! Flink's time functions with Flink's names, arguments and Java-style patterns
 //! (`yyyy-MM-dd HH:mm:ss.SSS`): `DATE_FORMAT`, `TO_TIMESTAMP`, `FROM_UNIXTIME`,
-//! `UNIX_TIMESTAMP`. Times are UTC (the only `table.local-time-zone` Weir accepts). Text
+//! `UNIX_TIMESTAMP`, and `PROCTIME()` (the time a row is processed). Times are UTC (the only `table.local-time-zone` Weir accepts). Text
 //! that does not parse gives NULL, as in Flink.
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
 use chrono::{DateTime, NaiveDateTime};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, TypeSignature, Volatility,
 };
 
 /// Flink's default timestamp pattern.
@@ -137,8 +137,13 @@ macro_rules! udf {
 
         impl $name {
             pub fn new() -> Self {
+                // Any arguments, or none (`UNIX_TIMESTAMP()`, `PROCTIME()`); arity is checked
+                // when called, with the function's name.
                 Self {
-                    signature: Signature::variadic_any($volatility),
+                    signature: Signature::one_of(
+                        vec![TypeSignature::Nullary, TypeSignature::VariadicAny],
+                        $volatility,
+                    ),
                 }
             }
         }
@@ -161,6 +166,37 @@ udf!(DateFormat, "date_format", Volatility::Immutable);
 udf!(ToTimestamp, "to_timestamp", Volatility::Immutable);
 udf!(FromUnixtime, "from_unixtime", Volatility::Immutable);
 udf!(UnixTimestamp, "unix_timestamp", Volatility::Volatile);
+udf!(Proctime, "proctime", Volatility::Volatile);
+
+impl ScalarUDFImpl for Proctime {
+    fn name(&self) -> &str {
+        self.sql_name()
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    /// Flink's processing-time attribute is a TIMESTAMP_LTZ(3).
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Timestamp(
+            TimeUnit::Millisecond,
+            Some("UTC".into()),
+        ))
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        check_arity(self.name(), &args.args, 0, 0)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
+        let array =
+            TimestampMillisecondBuilder::with_capacity(args.number_rows).with_timezone("UTC");
+        let mut array = array;
+        for _ in 0..args.number_rows {
+            array.append_value(now);
+        }
+        Ok(ColumnarValue::Array(Arc::new(array.finish())))
+    }
+}
 
 fn check_arity(name: &str, args: &[ColumnarValue], min: usize, max: usize) -> Result<()> {
     if args.len() < min || args.len() > max {

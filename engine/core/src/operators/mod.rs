@@ -4,6 +4,7 @@
 //! DataFusion accumulators whose `state()`/`merge_batch()` are what checkpoints store.
 
 pub mod calc;
+pub mod deduplicate;
 pub mod group_aggregate;
 pub mod session_aggregate;
 pub mod window_aggregate;
@@ -15,6 +16,7 @@ use weir_api::JobMetrics;
 use crate::Result;
 
 pub use calc::{Filter, Projection};
+pub use deduplicate::Deduplicate;
 pub use group_aggregate::GroupAggregate;
 pub use session_aggregate::SessionAggregate;
 pub use window_aggregate::WindowAggregate;

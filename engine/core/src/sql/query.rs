@@ -234,7 +234,6 @@ pub fn parser_error(e: ParserError, fallback: Span) -> Error {
 const UNSUPPORTED_KEYWORDS: &[(Keyword, &str)] = &[
     (Keyword::MATCH_RECOGNIZE, "MATCH_RECOGNIZE"),
     (Keyword::JOIN, "joins"),
-    (Keyword::OVER, "OVER windows"),
     (Keyword::UNION, "UNION"),
     (Keyword::INTERSECT, "INTERSECT"),
     (Keyword::EXCEPT, "EXCEPT"),
