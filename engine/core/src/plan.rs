@@ -197,8 +197,8 @@ fn session_state() -> SessionState {
     state
 }
 
-/// The column of `col = 1`, `col <= 1` or `col < 2` (a ROW_NUMBER filter).
-fn row_number_equals_one(predicate: &Expr) -> Option<String> {
+/// The column and N of `col = 1`, `col <= N` or `col < N + 1` (a ROW_NUMBER filter).
+fn row_number_limit(predicate: &Expr) -> Option<(String, usize)> {
     use datafusion::logical_expr::{BinaryExpr, Operator as Op};
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = predicate else {
         return None;
@@ -210,10 +210,13 @@ fn row_number_equals_one(predicate: &Expr) -> Option<String> {
     let ScalarValue::Int64(Some(n)) = n else {
         return None;
     };
-    match (op, n) {
-        (Op::Eq, 1) | (Op::LtEq, 1) | (Op::Lt, 2) => Some(c.name.clone()),
-        _ => None,
-    }
+    let limit = match (op, n) {
+        (Op::Eq, 1) => 1,
+        (Op::LtEq, n) if n >= 1 => n,
+        (Op::Lt, n) if n >= 2 => n - 1,
+        _ => return None,
+    };
+    Some((c.name.clone(), usize::try_from(limit).ok()?))
 }
 
 /// The Window output column that `column` of `plan` passes through unchanged, if any.
@@ -281,8 +284,8 @@ struct Converter<'a> {
     options: &'a PlanOptions,
     /// The node that made the stream updating, once one has.
     updating: Option<String>,
-    /// Set while converting below a `WHERE rn = 1`: the Window column `rn` stands for.
-    row_number_filter: Option<String>,
+    /// Set while converting below a `WHERE rn <= N`: the Window column `rn` stands for, and N.
+    row_number_filter: Option<(String, usize)>,
 }
 
 impl Converter<'_> {
@@ -409,10 +412,10 @@ impl Converter<'_> {
                 Ok(())
             }
             LogicalPlan::Filter(f) => {
-                // `WHERE rn = 1` over ROW_NUMBER(): Flink's deduplication.
+                // `WHERE rn <= N` over ROW_NUMBER(): deduplication or window Top-N.
                 let outer = self.row_number_filter.take();
-                self.row_number_filter =
-                    row_number_equals_one(&f.predicate).and_then(|c| window_column(&f.input, &c));
+                self.row_number_filter = row_number_limit(&f.predicate)
+                    .and_then(|(c, n)| window_column(&f.input, &c).map(|w| (w, n)));
                 self.convert(&f.input)?;
                 self.row_number_filter = outer;
                 self.check_window_columns(&[&f.predicate])?;
@@ -480,8 +483,55 @@ impl Converter<'_> {
             .last()
             .map(|f| f.name().clone())
             .unwrap_or_default();
-        if self.row_number_filter.as_deref() != Some(output.as_str()) {
-            return Err(not_dedup(self, "ROW_NUMBER() other than in `WHERE rn = 1` (deduplication); Top-N is not supported yet"));
+        let limit = match &self.row_number_filter {
+            Some((column, n)) if *column == output => *n,
+            _ => {
+                return Err(not_dedup(
+                    self,
+                    "ROW_NUMBER() without a `WHERE rn <= N` on it",
+                ))
+            }
+        };
+        // Window Top-N: partitioned by the window of a window aggregation below.
+        let by_window = |name: &str| {
+            params
+                .partition_by
+                .iter()
+                .any(|e| matches!(e, Expr::Column(c) if c.name == name))
+        };
+        if self.aggregated && by_window(WINDOW_START) && by_window(WINDOW_END) {
+            let input = w.input.schema();
+            let partition = params
+                .partition_by
+                .iter()
+                .map(|e| self.physical(e, input))
+                .collect::<Result<Vec<_>>>()?;
+            let order = params
+                .order_by
+                .iter()
+                .map(|s| {
+                    let options = arrow::compute::SortOptions {
+                        descending: !s.asc,
+                        nulls_first: s.nulls_first,
+                    };
+                    self.physical(&s.expr, input).map(|e| (e, options))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let op = crate::operators::WindowTopN::try_new(
+                partition,
+                order,
+                limit,
+                input.as_arrow(),
+                w.schema.as_arrow(),
+            )?;
+            self.operators.push(Box::new(op));
+            return Ok(());
+        }
+        if limit != 1 {
+            return Err(not_dedup(
+                self,
+                "Top-N other than per window of a window aggregation (ROW_NUMBER() <= N partitioned by window_start, window_end)",
+            ));
         }
         if params.partition_by.is_empty() || params.order_by.len() != 1 {
             return Err(not_dedup(

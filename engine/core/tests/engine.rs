@@ -1,5 +1,6 @@
-//! Integration tests of weir-engine: the `.slt` streaming-SQL files and end-to-end runs of
-//! scripts over files.
+//! Integration tests of weir-engine: the `.slt` streaming-SQL files, end-to-end runs of
+//! scripts over files, and the conformance cases against Flink's golden outputs.
 
+mod conformance;
 mod runs;
 mod slt;

@@ -9,6 +9,7 @@ pub mod group_aggregate;
 pub mod session_aggregate;
 pub mod window_aggregate;
 pub mod window_assigner;
+pub mod window_top_n;
 
 use arrow::record_batch::RecordBatch;
 use weir_api::JobMetrics;
@@ -21,6 +22,7 @@ pub use group_aggregate::GroupAggregate;
 pub use session_aggregate::SessionAggregate;
 pub use window_aggregate::WindowAggregate;
 pub use window_assigner::WindowAssigner;
+pub use window_top_n::WindowTopN;
 
 /// A streaming operator in a linear pipeline.
 pub trait Operator: Send + std::fmt::Display {
