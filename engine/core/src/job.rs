@@ -84,10 +84,124 @@ impl WatermarkTracker {
     }
 }
 
-/// Runs `query` into `sink`; keeps the first rows written for the preview.
+/// What an input produces, in order: batches, and watermarks after which they were made.
+enum Event {
+    Batch(RecordBatch),
+    Watermark(i64),
+}
+
+/// A table read through its source: computed columns, watermarks as Flink generates them,
+/// window assignment, then the operators that run on this input alone.
+struct TableInput {
+    source: Box<dyn Source>,
+    computed: Option<crate::operators::Projection>,
+    tracker: Option<WatermarkTracker>,
+    assigner: Option<crate::operators::WindowAssigner>,
+    operators: Vec<Box<dyn Operator>>,
+}
+
+impl TableInput {
+    fn new(
+        source: Box<dyn Source>,
+        planned: PlannedSource,
+        operators: Vec<Box<dyn Operator>>,
+        window: Option<&crate::sql::query::WindowSpec>,
+        config: &JobConfig,
+    ) -> Result<Self> {
+        let PlannedSource::Table {
+            computed,
+            assigner,
+            watermark,
+            ..
+        } = planned
+        else {
+            return Err(crate::Error::Internal(
+                "a table input without a table".into(),
+            ));
+        };
+        let tracker = watermark.map(|w| WatermarkTracker {
+            delay_ms: w.delay_ms,
+            column: w.column,
+            interval_ms: config.watermark_interval_ms.max(0),
+            current: 0,
+            emitted: 0,
+            pushed: 0,
+            firing: window.and_then(|w| w.kind.firing_period()),
+        });
+        Ok(Self {
+            source,
+            computed,
+            tracker,
+            assigner,
+            operators,
+        })
+    }
+
+    /// Reads one source batch and runs it through; `None` at the end of the input.
+    fn step(&mut self, metrics: &mut JobMetrics) -> Result<Option<Vec<Event>>> {
+        let Some(batch) = self.source.next_batch(metrics)? else {
+            return Ok(None);
+        };
+        let mut events = Vec::new();
+        let batch = match self.computed.as_mut() {
+            Some(projection) => match projection.process_batch(batch, metrics)?.pop() {
+                Some(b) => b,
+                None => return Ok(Some(events)),
+            },
+            None => batch,
+        };
+        let points = match self.tracker.as_mut() {
+            Some(t) => t.split_points(&batch)?,
+            None => vec![],
+        };
+        let batch = match &self.assigner {
+            Some(a) => a.assign(&batch)?,
+            None => batch,
+        };
+        let ops: &mut [Box<dyn Operator>] = &mut self.operators;
+        let mut start = 0;
+        for (end, wm) in points {
+            if end > start {
+                events.extend(
+                    push_batch(ops, batch.slice(start, end - start), metrics)?
+                        .into_iter()
+                        .map(Event::Batch),
+                );
+                start = end;
+            }
+            events.extend(
+                push_watermark(ops, wm, metrics)?
+                    .into_iter()
+                    .map(Event::Batch),
+            );
+            events.push(Event::Watermark(wm));
+        }
+        if start < batch.num_rows() {
+            events.extend(
+                push_batch(ops, batch.slice(start, batch.num_rows() - start), metrics)?
+                    .into_iter()
+                    .map(Event::Batch),
+            );
+        }
+        Ok(Some(events))
+    }
+
+    /// The end of the input: the maximum watermark fires everything still open.
+    fn finish(&mut self, metrics: &mut JobMetrics) -> Result<Vec<Event>> {
+        let mut events: Vec<Event> = push_watermark(&mut self.operators, i64::MAX, metrics)?
+            .into_iter()
+            .map(Event::Batch)
+            .collect();
+        events.push(Event::Watermark(i64::MAX));
+        Ok(events)
+    }
+}
+
+/// Runs `query` into `sink`, opening its tables' sources with `open`; keeps the first rows
+/// written for the preview.
 pub fn run(
     query: PlannedQuery,
-    source: Option<Box<dyn Source>>,
+    open: &dyn Fn(&crate::sql::TableDef) -> Result<Box<dyn Source>>,
     sink: &mut dyn Sink,
     config: &JobConfig,
     metrics: &mut JobMetrics,
@@ -113,72 +227,97 @@ pub fn run(
             }
             Ok(())
         };
-    let ops: &mut [Box<dyn Operator>] = &mut operators;
     match planned {
         PlannedSource::Values(batches) => {
             for b in batches {
                 metrics.rows_read += b.num_rows() as u64;
-                let out = push_batch(ops, b, metrics)?;
+                let out = push_batch(&mut operators, b, metrics)?;
                 emit(out, metrics, sink)?;
             }
+            let out = push_watermark(&mut operators, i64::MAX, metrics)?;
+            emit(out, metrics, sink)?;
         }
-        PlannedSource::Table {
-            assigner,
-            watermark,
-            mut computed,
-            ..
-        } => {
-            let Some(mut source) = source else {
-                return Err(crate::Error::Internal(
-                    "a table query without its source".into(),
-                ));
-            };
-            let mut tracker = watermark.map(|w| WatermarkTracker {
-                delay_ms: w.delay_ms,
-                column: w.column,
-                interval_ms: config.watermark_interval_ms.max(0),
-                current: 0,
-                emitted: 0,
-                pushed: 0,
-                firing: window.as_ref().and_then(|w| w.kind.firing_period()),
-            });
-            while let Some(batch) = source.next_batch(metrics)? {
-                let batch = match computed.as_mut() {
-                    Some(projection) => match projection.process_batch(batch, metrics)?.pop() {
-                        Some(b) => b,
-                        None => continue,
-                    },
-                    None => batch,
-                };
-                let points = match tracker.as_mut() {
-                    Some(t) => t.split_points(&batch)?,
-                    None => vec![],
-                };
-                let batch = match &assigner {
-                    Some(a) => a.assign(&batch)?,
-                    None => batch,
-                };
-                let mut start = 0;
-                for (end, wm) in points {
-                    if end > start {
-                        let out = push_batch(ops, batch.slice(start, end - start), metrics)?;
-                        emit(out, metrics, sink)?;
-                        start = end;
+        PlannedSource::Table { ref def, .. } => {
+            let source = open(def)?;
+            let mut input = TableInput::new(source, planned, operators, window.as_ref(), config)?;
+            while let Some(events) = input.step(metrics)? {
+                for event in events {
+                    if let Event::Batch(b) = event {
+                        emit(vec![b], metrics, sink)?;
                     }
-                    let out = push_watermark(ops, wm, metrics)?;
-                    emit(out, metrics, sink)?;
                 }
-                if start < batch.num_rows() {
-                    let out =
-                        push_batch(ops, batch.slice(start, batch.num_rows() - start), metrics)?;
+            }
+            for event in input.finish(metrics)? {
+                if let Event::Batch(b) = event {
+                    emit(vec![b], metrics, sink)?;
+                }
+            }
+        }
+        PlannedSource::Join(join) => {
+            let crate::plan::JoinPlan {
+                left,
+                right,
+                mut join,
+            } = *join;
+            let mut inputs = Vec::new();
+            for side in [left, right] {
+                let PlannedSource::Table { ref def, .. } = side.source else {
+                    return Err(crate::Error::Internal(
+                        "a join input without a table".into(),
+                    ));
+                };
+                let source = open(def)?;
+                inputs.push((
+                    TableInput::new(source, side.source, side.operators, None, config)?,
+                    false,
+                    i64::MIN,
+                ));
+            }
+            let mut watermark = i64::MIN;
+            // Both inputs are read a batch at a time, in turn, until both end.
+            while inputs.iter().any(|(_, done, _)| !done) {
+                for (i, (input, done, side_wm)) in inputs.iter_mut().enumerate() {
+                    if *done {
+                        continue;
+                    }
+                    let events = match input.step(metrics)? {
+                        Some(events) => events,
+                        None => {
+                            *done = true;
+                            input.finish(metrics)?
+                        }
+                    };
+                    let side = if i == 0 {
+                        crate::operators::join::Side::Left
+                    } else {
+                        crate::operators::join::Side::Right
+                    };
+                    for event in events {
+                        match event {
+                            Event::Batch(b) => {
+                                for joined in join.process(side, b, metrics)? {
+                                    let out = push_batch(&mut operators, joined, metrics)?;
+                                    emit(out, metrics, sink)?;
+                                }
+                            }
+                            Event::Watermark(wm) => *side_wm = (*side_wm).max(wm),
+                        }
+                    }
+                }
+                // The join's watermark is the smaller of its inputs'.
+                let combined = inputs
+                    .iter()
+                    .map(|(_, _, wm)| *wm)
+                    .min()
+                    .unwrap_or(i64::MIN);
+                if combined > watermark {
+                    watermark = combined;
+                    let out = push_watermark(&mut operators, watermark, metrics)?;
                     emit(out, metrics, sink)?;
                 }
             }
         }
     }
-    // End of bounded input: the maximum watermark fires everything still open.
-    let out = push_watermark(ops, i64::MAX, metrics)?;
-    emit(out, metrics, sink)?;
     sink.finish()?;
     Ok(preview)
 }

@@ -55,6 +55,26 @@ pub enum PlannedSource {
     },
     /// Constant rows (`VALUES`, or `SELECT` without `FROM`).
     Values(Vec<RecordBatch>),
+    /// Two inputs joined.
+    Join(Box<JoinPlan>),
+}
+
+/// An inner equi-join: each side is a table with its own operators.
+pub struct JoinPlan {
+    pub left: PlannedQuery,
+    pub right: PlannedQuery,
+    pub join: crate::operators::join::SymmetricHashJoin,
+}
+
+impl PlannedSource {
+    /// The tables this source reads.
+    pub fn tables(&self) -> Vec<&TableDef> {
+        match self {
+            PlannedSource::Table { def, .. } => vec![def],
+            PlannedSource::Values(_) => vec![],
+            PlannedSource::Join(j) => [j.left.source.tables(), j.right.source.tables()].concat(),
+        }
+    }
 }
 
 /// A bounded-out-of-orderness watermark on a source column.
@@ -101,6 +121,17 @@ impl fmt::Display for PlannedQuery {
                 if let Some(a) = assigner {
                     writeln!(f, "{a}")?;
                 }
+            }
+            PlannedSource::Join(j) => {
+                writeln!(f, "Join left input:")?;
+                for line in j.left.to_string().lines() {
+                    writeln!(f, "  {line}")?;
+                }
+                writeln!(f, "Join right input:")?;
+                for line in j.right.to_string().lines() {
+                    writeln!(f, "  {line}")?;
+                }
+                writeln!(f, "{}", j.join)?;
             }
             PlannedSource::Values(b) => writeln!(
                 f,
@@ -443,7 +474,7 @@ impl Converter<'_> {
                 self.source = Some(PlannedSource::Values(vec![batch]));
                 Ok(())
             }
-            LogicalPlan::Join(_) => Err(self.unsupported("joins", Some(Keyword::JOIN))),
+            LogicalPlan::Join(j) => self.join(j),
             LogicalPlan::Sort(_) => Err(self.unsupported("ORDER BY", Some(Keyword::ORDER))),
             LogicalPlan::Limit(_) => Err(self.unsupported("LIMIT", Some(Keyword::LIMIT))),
             LogicalPlan::Union(_) => Err(self.unsupported("UNION", Some(Keyword::UNION))),
@@ -458,6 +489,138 @@ impl Converter<'_> {
             LogicalPlan::Subquery(_) => Err(self.unsupported("subqueries", Some(Keyword::SELECT))),
             other => Err(self.unsupported(&format!("the plan node {}", other.display()), None)),
         }
+    }
+
+    /// An inner equi-join of two tables (each with its own filters and projections).
+    fn join(&mut self, j: &datafusion::logical_expr::Join) -> Result<()> {
+        use datafusion::logical_expr::JoinType;
+        if j.join_type != JoinType::Inner {
+            return Err(self.unsupported(
+                &format!(
+                    "{} joins (only inner joins run today)",
+                    j.join_type.to_string().to_uppercase()
+                ),
+                Some(Keyword::JOIN),
+            ));
+        }
+        // Equalities between the two sides in ON are the join keys; the rest filters matches.
+        let mut on: Vec<(Expr, Expr)> = j.on.clone();
+        let mut residual = Vec::new();
+        if let Some(filter) = &j.filter {
+            use datafusion::logical_expr::{BinaryExpr, Operator as Op};
+            let only = |e: &Expr, schema: &DFSchema| {
+                let refs = e.column_refs();
+                !refs.is_empty() && refs.iter().all(|c| schema.has_column(c))
+            };
+            for part in datafusion::logical_expr::utils::split_conjunction(filter) {
+                match part {
+                    Expr::BinaryExpr(BinaryExpr {
+                        left,
+                        op: Op::Eq,
+                        right,
+                    }) if only(left, j.left.schema()) && only(right, j.right.schema()) => {
+                        on.push((left.as_ref().clone(), right.as_ref().clone()));
+                    }
+                    Expr::BinaryExpr(BinaryExpr {
+                        left,
+                        op: Op::Eq,
+                        right,
+                    }) if only(right, j.left.schema()) && only(left, j.right.schema()) => {
+                        on.push((right.as_ref().clone(), left.as_ref().clone()));
+                    }
+                    other => residual.push(other.clone()),
+                }
+            }
+        }
+        if on.is_empty() {
+            return Err(self.unsupported(
+                "joins without an equality between the two sides",
+                Some(Keyword::JOIN),
+            ));
+        }
+        let residual = datafusion::logical_expr::utils::conjunction(residual);
+        if self.window.is_some() {
+            return Err(self.unsupported("windows over joins", Some(Keyword::JOIN)));
+        }
+        let side = |this: &Self, plan: &LogicalPlan| -> Result<PlannedQuery> {
+            let mut sub = Converter {
+                catalog: this.catalog,
+                shapes: this.shapes,
+                window: None,
+                tokens: this.tokens,
+                span: this.span,
+                props: ExecutionProps::new(),
+                source: None,
+                operators: Vec::new(),
+                aggregated: false,
+                options: this.options,
+                updating: None,
+                row_number_filter: None,
+            };
+            sub.convert(plan)?;
+            if let Some(node) = &sub.updating {
+                return Err(this.unsupported(
+                    &format!("joining the updating result of {node}"),
+                    Some(Keyword::JOIN),
+                ));
+            }
+            let source = sub
+                .source
+                .ok_or_else(|| Error::Internal("a join input without a source".into()))?;
+            if !matches!(source, PlannedSource::Table { .. }) {
+                return Err(this.unsupported(
+                    "joins whose inputs are not tables (VALUES, nested joins)",
+                    Some(Keyword::JOIN),
+                ));
+            }
+            Ok(PlannedQuery {
+                source,
+                operators: sub.operators,
+                schema: Arc::new(plan.schema().as_arrow().clone()),
+                window: None,
+                updating: None,
+            })
+        };
+        let left = side(self, &j.left)?;
+        let right = side(self, &j.right)?;
+        let mut left_keys = Vec::new();
+        let mut right_keys = Vec::new();
+        let mut key_types = Vec::new();
+        for (l, r) in &on {
+            let lp = self.physical(l, j.left.schema())?;
+            let rp = self.physical(r, j.right.schema())?;
+            let lt = lp
+                .data_type(j.left.schema().as_arrow())
+                .map_err(|e| plan_error(e, self.span))?;
+            let rt = rp
+                .data_type(j.right.schema().as_arrow())
+                .map_err(|e| plan_error(e, self.span))?;
+            // Both sides' keys are compared in one row format: the wider of the two types.
+            let common =
+                datafusion::logical_expr::type_coercion::binary::comparison_coercion(&lt, &rt)
+                    .unwrap_or(lt);
+            key_types.push(common);
+            left_keys.push(lp);
+            right_keys.push(rp);
+        }
+        let filter = match &residual {
+            Some(f) => Some(self.physical(f, &j.schema)?),
+            None => None,
+        };
+        let join = crate::operators::join::SymmetricHashJoin::try_new(
+            left_keys,
+            right_keys,
+            key_types,
+            filter,
+            Arc::new(j.schema.as_arrow().clone()),
+            j.left.schema().fields().len(),
+        )?;
+        self.source = Some(PlannedSource::Join(Box::new(JoinPlan {
+            left,
+            right,
+            join,
+        })));
+        Ok(())
     }
 
     /// `ROW_NUMBER() OVER (PARTITION BY k ORDER BY t [ASC|DESC])` kept only where it is 1.

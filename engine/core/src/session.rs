@@ -10,7 +10,7 @@ use arrow::record_batch::RecordBatch;
 use weir_api::{JobMetrics, RunReport, SinkReport, Span};
 
 use crate::connectors::{open_sink, open_source, validate, Role, Sink};
-use crate::plan::{conform_to_sink, plan_query, PlannedQuery, PlannedSource};
+use crate::plan::{conform_to_sink, plan_query, PlannedQuery};
 use crate::sql::query::parse_query;
 use crate::sql::{parse_script, Statement, TableDef};
 use crate::{Error, Result, RunOptions};
@@ -196,10 +196,8 @@ impl Session {
                 }
             };
             let mut metrics = JobMetrics::default();
-            let source = match &job.query.source {
-                PlannedSource::Table { def, .. } => Some(open_source(def, &self.options.base_dir)?),
-                PlannedSource::Values(_) => None,
-            };
+            let base_dir = self.options.base_dir.clone();
+            let open = move |def: &TableDef| open_source(def, &base_dir);
             let schema = job.query.schema.clone();
             let (preview, sink_report, collected) = guard(|| match &job.target {
                 Target::Table(def) => {
@@ -207,7 +205,7 @@ impl Session {
                         open_sink(def, &self.options.base_dir, self.options.print_to_stdout)?;
                     let preview = crate::job::run(
                         job.query,
-                        source,
+                        &open,
                         sink.as_mut(),
                         &job.config,
                         &mut metrics,
@@ -217,7 +215,7 @@ impl Session {
                 Target::Collect => {
                     let mut sink = CollectSink::default();
                     let preview =
-                        crate::job::run(job.query, source, &mut sink, &job.config, &mut metrics)?;
+                        crate::job::run(job.query, &open, &mut sink, &job.config, &mut metrics)?;
                     Ok((preview, None, Some(sink.batches)))
                 }
             })?;
@@ -268,7 +266,7 @@ impl Session {
     ) -> Result<PlannedQuery> {
         let parsed = parse_query(tokens)?;
         let planned = plan_query(&parsed, tables, &Self::plan_options(config))?;
-        if let PlannedSource::Table { def, .. } = &planned.source {
+        for def in planned.source.tables() {
             validate(def, Role::Source)?;
         }
         Ok(planned)

@@ -6,6 +6,7 @@
 pub mod calc;
 pub mod deduplicate;
 pub mod group_aggregate;
+pub mod join;
 pub mod session_aggregate;
 pub mod window_aggregate;
 pub mod window_assigner;
