@@ -409,9 +409,15 @@ fn timestamps_and_numbers_compare_by_value() {
         parse_timestamp("1970-01-01 00:00:01.5"),
         Some(1_500_000_000)
     );
-    assert_eq!(parse_timestamp("2026-02-12 10:15"), parse_timestamp("2026-02-12 10:15:00"));
+    assert_eq!(
+        parse_timestamp("2026-02-12 10:15"),
+        parse_timestamp("2026-02-12 10:15:00")
+    );
     assert_eq!(parse_timestamp("10:15:00"), None);
-    assert!(values_equal(&Canon::Num(2.0), &Canon::Num(2.000_000_000_000_1)));
+    assert!(values_equal(
+        &Canon::Num(2.0),
+        &Canon::Num(2.000_000_000_000_1)
+    ));
     assert!(!values_equal(&Canon::Num(2.0), &Canon::Num(2.5)));
     let row = |text: &str| match serde_json::from_str(text).unwrap() {
         Value::Object(r) => r,

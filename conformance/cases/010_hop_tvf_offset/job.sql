@@ -1,0 +1,33 @@
+-- HOP window TVF with an offset: 10-second windows every 5 seconds, shifted by 2 s. Rows
+-- come newest-first within a slide, so the watermark moves only in jumps of 5 s or more.
+SET 'parallelism.default' = '1';
+SET 'table.local-time-zone' = 'UTC';
+SET 'execution.checkpointing.interval' = '1s';
+
+CREATE TABLE events (
+  user_id STRING,
+  amount INT,
+  ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${INPUT}',
+  'format' = 'json'
+);
+
+CREATE TABLE results (
+  window_start TIMESTAMP(3),
+  window_end TIMESTAMP(3),
+  total INT,
+  n BIGINT
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${OUTPUT}',
+  'format' = 'json',
+  'sink.rolling-policy.rollover-interval' = '1s'
+);
+
+INSERT INTO results
+SELECT window_start, window_end, SUM(amount) AS total, COUNT(*) AS n
+FROM TABLE(HOP(TABLE events, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND, INTERVAL '2' SECOND))
+GROUP BY window_start, window_end;

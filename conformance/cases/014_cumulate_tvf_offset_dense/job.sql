@@ -1,0 +1,33 @@
+-- CUMULATE window TVF with an offset (20-second cycles of 5-second steps from :03) over
+-- rows whose watermark advances in small steps between window ends.
+SET 'parallelism.default' = '1';
+SET 'table.local-time-zone' = 'UTC';
+SET 'execution.checkpointing.interval' = '1s';
+
+CREATE TABLE events (
+  user_id STRING,
+  amount INT,
+  ts TIMESTAMP(3),
+  WATERMARK FOR ts AS ts - INTERVAL '2' SECOND
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${INPUT}',
+  'format' = 'json'
+);
+
+CREATE TABLE results (
+  window_start TIMESTAMP(3),
+  window_end TIMESTAMP(3),
+  n BIGINT,
+  users BIGINT
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${OUTPUT}',
+  'format' = 'json',
+  'sink.rolling-policy.rollover-interval' = '1s'
+);
+
+INSERT INTO results
+SELECT window_start, window_end, COUNT(*) AS n, COUNT(DISTINCT user_id) AS users
+FROM TABLE(CUMULATE(TABLE events, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '20' SECOND, INTERVAL '3' SECOND))
+GROUP BY window_start, window_end;

@@ -1,0 +1,34 @@
+-- GREATEST and LEAST when an argument is NULL.
+SET 'parallelism.default' = '1';
+SET 'table.local-time-zone' = 'UTC';
+SET 'execution.checkpointing.interval' = '1s';
+
+CREATE TABLE people (
+  id INT,
+  name STRING,
+  city STRING,
+  age INT,
+  score DOUBLE,
+  balance DECIMAL(10, 2),
+  active BOOLEAN,
+  ts TIMESTAMP(3)
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${INPUT}',
+  'format' = 'json'
+);
+
+CREATE TABLE results (
+  id INT,
+  g INT,
+  l DOUBLE
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${OUTPUT}',
+  'format' = 'json',
+  'sink.rolling-policy.rollover-interval' = '1s'
+);
+
+INSERT INTO results
+SELECT id, GREATEST(age, 30) AS g, LEAST(score, 60.0) AS l
+FROM people;

@@ -1,0 +1,40 @@
+-- A stateless projection of every column type the suite reads: STRING, INT, DOUBLE,
+-- DECIMAL, BOOLEAN, TIMESTAMP(3), NULLs included.
+SET 'parallelism.default' = '1';
+SET 'table.local-time-zone' = 'UTC';
+SET 'execution.checkpointing.interval' = '1s';
+
+CREATE TABLE people (
+  id INT,
+  name STRING,
+  city STRING,
+  age INT,
+  score DOUBLE,
+  balance DECIMAL(10, 2),
+  active BOOLEAN,
+  ts TIMESTAMP(3)
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${INPUT}',
+  'format' = 'json'
+);
+
+CREATE TABLE results (
+  id INT,
+  name STRING,
+  city STRING,
+  age INT,
+  score DOUBLE,
+  balance DECIMAL(10, 2),
+  active BOOLEAN,
+  ts TIMESTAMP(3)
+) WITH (
+  'connector' = 'filesystem',
+  'path' = '${OUTPUT}',
+  'format' = 'json',
+  'sink.rolling-policy.rollover-interval' = '1s'
+);
+
+INSERT INTO results
+SELECT id, name, city, age, score, balance, active, ts
+FROM people;
