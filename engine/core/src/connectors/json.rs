@@ -131,8 +131,13 @@ impl JsonDecoder {
                     return Err(format!("field '{}' is missing", field.name()))
                 }
                 None | Some(Value::Null) => Cell::Null,
-                Some(v) => convert(v, field.data_type(), self.options.timestamp_standard)
-                    .map_err(|e| format!("field '{}': {e}", field.name()))?,
+                // With json.ignore-parse-errors a value that does not convert is NULL and the
+                // row stays, as in Flink; without it the row fails.
+                Some(v) => match convert(v, field.data_type(), self.options.timestamp_standard) {
+                    Ok(cell) => cell,
+                    Err(_) if self.options.ignore_parse_errors => Cell::Null,
+                    Err(e) => return Err(format!("field '{}': {e}", field.name())),
+                },
             };
             if self.required[i] && matches!(cell, Cell::Null) {
                 return Err(format!(

@@ -2,6 +2,7 @@
 //! DataFusion UDFs, plus Weir's own `PERCENTILE_APPROX`.
 
 pub mod json_value;
+pub mod null_strict;
 pub mod time;
 
 use std::sync::Arc;
@@ -19,6 +20,15 @@ pub fn scalar() -> Vec<ScalarUDF> {
         ScalarUDF::from(time::FromUnixtime::new()),
         ScalarUDF::from(time::UnixTimestamp::new()),
         ScalarUDF::from(time::Proctime::new()),
+        ScalarUDF::from(null_strict::NullStrict::new(
+            datafusion::functions::core::greatest(),
+        )),
+        ScalarUDF::from(null_strict::NullStrict::new(
+            datafusion::functions::core::least(),
+        )),
+        ScalarUDF::from(null_strict::NullStrict::new(
+            datafusion::functions::string::concat(),
+        )),
     ]
 }
 
