@@ -1057,9 +1057,55 @@ fn typed_plan(
         .map_err(|e| plan_error(e, span))?;
     // Expression simplification only (constant folding, COALESCE to CASE...): DataFusion's
     // other optimizer rules assume batch execution and would reshape the streaming plan.
-    Optimizer::with_rules(vec![Arc::new(SimplifyExpressions::new())])
+    let plan = Optimizer::with_rules(vec![Arc::new(SimplifyExpressions::new())])
         .optimize(plan, &OptimizerContext::new(), |_, _| {})
-        .map_err(|e| plan_error(e, span))
+        .map_err(|e| plan_error(e, span))?;
+    flink_casts(plan, &provider.state).map_err(|e| plan_error(e, span))
+}
+
+/// Rewrites `CAST(x AS STRING)` to Flink's text where Arrow's differs (booleans, floats,
+/// timestamps).
+fn flink_casts(plan: LogicalPlan, state: &SessionState) -> datafusion::common::Result<LogicalPlan> {
+    use crate::functions::to_string::FlinkToString;
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::expr::{Cast, ScalarFunction};
+    use datafusion::logical_expr::ExprSchemable;
+    let Some(udf) = state.scalar_functions().get(FlinkToString::NAME).cloned() else {
+        return Ok(plan);
+    };
+    plan.transform_up(|node| {
+        let inputs: Vec<datafusion::common::DFSchemaRef> = node
+            .inputs()
+            .iter()
+            .map(|i| Arc::clone(i.schema()))
+            .collect();
+        let [input] = inputs.as_slice() else {
+            return Ok(Transformed::no(node));
+        };
+        let input = Arc::clone(input);
+        node.map_expressions(|e| {
+            e.transform(|e| match &e {
+                Expr::Cast(Cast { expr, field })
+                    if field.data_type() == &arrow::datatypes::DataType::Utf8 =>
+                {
+                    match expr.get_type(input.as_ref()) {
+                        Ok(t) if FlinkToString::handles(&t) => {
+                            let call = Expr::ScalarFunction(ScalarFunction::new_udf(
+                                Arc::clone(&udf),
+                                vec![expr.as_ref().clone()],
+                            ));
+                            Ok(Transformed::yes(
+                                call.alias_if_changed(e.schema_name().to_string())?,
+                            ))
+                        }
+                        _ => Ok(Transformed::no(e)),
+                    }
+                }
+                _ => Ok(Transformed::no(e)),
+            })
+        })
+    })
+    .map(|t| t.data)
 }
 
 /// Plans a query over the declared tables.

@@ -4,6 +4,7 @@
 pub mod json_value;
 pub mod null_strict;
 pub mod time;
+pub mod to_string;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ pub fn scalar() -> Vec<ScalarUDF> {
         ScalarUDF::from(time::FromUnixtime::new()),
         ScalarUDF::from(time::UnixTimestamp::new()),
         ScalarUDF::from(time::Proctime::new()),
+        ScalarUDF::from(to_string::FlinkToString::new()),
         ScalarUDF::from(null_strict::NullStrict::new(
             datafusion::functions::core::greatest(),
         )),
