@@ -154,7 +154,7 @@ impl ScalarUDFImpl for FlinkToString {
                 java_double(x as f64, true)
             )),
             DataType::Timestamp(unit, _) => {
-                let unit = unit.clone();
+                let unit = *unit;
                 match unit {
                     TimeUnit::Second => each!(array.as_primitive::<TimestampSecondType>(), |v| {
                         timestamp_text(v, &unit)
