@@ -2,6 +2,7 @@
 //! DataFusion UDFs, plus Weir's own `PERCENTILE_APPROX`.
 
 pub mod json_value;
+pub mod modulo;
 pub mod null_strict;
 pub mod time;
 pub mod to_string;
@@ -22,6 +23,7 @@ pub fn scalar() -> Vec<ScalarUDF> {
         ScalarUDF::from(time::UnixTimestamp::new()),
         ScalarUDF::from(time::Proctime::new()),
         ScalarUDF::from(to_string::FlinkToString::new()),
+        ScalarUDF::from(modulo::Mod::new()),
         ScalarUDF::from(null_strict::NullStrict::new(
             datafusion::functions::core::greatest(),
         )),
