@@ -11,9 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::{ArrayRef, Int64Array, Int8Array};
-use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use arrow::record_batch::RecordBatch;
 use arrow::row::{OwnedRow, RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
@@ -192,21 +191,7 @@ impl Operator for Deduplicate {
             .map_err(arrow_err)?;
         columns.push(Arc::new(Int64Array::from(vec![1i64; count])));
         columns.push(Arc::new(Int8Array::from(kinds)));
-        let columns = columns
-            .into_iter()
-            .zip(self.schema.fields())
-            .map(|(c, f)| {
-                if c.data_type() == f.data_type() {
-                    Ok(c)
-                } else {
-                    cast(&c, f.data_type())
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(arrow_err)?;
-        let options = RecordBatchOptions::new().with_row_count(Some(count));
-        let out = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
-            .map_err(arrow_err)?;
+        let out = super::batch_of(&self.schema, columns, count)?;
         if self.insert_only {
             // Every row is a +I: an insert-only result carries no row kinds.
             return Ok(vec![super::group_aggregate::without_op(&out)]);

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::{Array, ArrayRef, Int8Array, UInt32Array};
-use arrow::compute::{cast, take};
+use arrow::compute::take;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use arrow::row::{RowConverter, Rows, SortField};
@@ -380,21 +380,7 @@ impl Operator for GroupAggregate {
             );
         }
         columns.push(Arc::new(Int8Array::from(out_kinds)));
-        let columns = columns
-            .into_iter()
-            .zip(self.schema.fields())
-            .map(|(c, f)| {
-                if c.data_type() == f.data_type() {
-                    Ok(c)
-                } else {
-                    cast(&c, f.data_type())
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(arrow_err)?;
-        let options = RecordBatchOptions::new().with_row_count(Some(count));
-        let out = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
-            .map_err(arrow_err)?;
+        let out = super::batch_of(&self.schema, columns, count)?;
         Ok(vec![out])
     }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::{cast, filter_record_batch, interleave};
 use arrow::datatypes::SchemaRef;
-use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
@@ -167,27 +167,11 @@ impl SymmetricHashJoin {
                     .collect::<std::result::Result<_, _>>()
                     .map_err(arrow_err)?,
             );
-            let mut columns = match side {
+            let columns = match side {
                 Side::Left => [this_columns, other_columns].concat(),
                 Side::Right => [other_columns, this_columns].concat(),
             };
-            columns = columns
-                .into_iter()
-                .zip(self.schema.fields())
-                .map(|(c, f)| {
-                    if c.data_type() == f.data_type() {
-                        Ok(c)
-                    } else {
-                        cast(&c, f.data_type())
-                    }
-                })
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(arrow_err)?;
-            let options = RecordBatchOptions::new().with_row_count(Some(this_rows.len()));
-            Some(
-                RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
-                    .map_err(arrow_err)?,
-            )
+            Some(super::batch_of(&self.schema, columns, this_rows.len())?)
         };
         own.batches.push(batch);
         let Some(joined) = output else {

@@ -12,6 +12,8 @@ pub mod window_aggregate;
 pub mod window_assigner;
 pub mod window_top_n;
 
+use arrow::array::ArrayRef;
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use weir_api::JobMetrics;
 
@@ -56,6 +58,26 @@ pub trait Operator: Send + std::fmt::Display {
         let _ = state;
         Ok(())
     }
+}
+
+/// A batch of `schema` from `columns`, each cast to its field's type where it differs (an
+/// operator's arrays may be of a compatible type: window bounds, state results, key columns).
+pub fn batch_of(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+    let columns = columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c)
+            } else {
+                arrow::compute::cast(&c, f.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| crate::Error::Internal(format!("an operator built a bad batch: {e}")))?;
+    let options = arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows));
+    RecordBatch::try_new_with_options(schema.clone(), columns, &options)
+        .map_err(|e| crate::Error::Internal(format!("an operator built a bad batch: {e}")))
 }
 
 /// Passes `batch` through `ops` in order.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, TimestampMillisecondArray, UInt32Array};
 use arrow::compute::{cast, filter_record_batch, take_record_batch};
 use arrow::datatypes::{DataType, SchemaRef, TimestampMillisecondType};
-use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::ScalarValue;
 use datafusion::logical_expr::Accumulator;
@@ -321,26 +321,8 @@ impl Operator for SessionAggregate {
                 .map_err(df)?;
             columns.push(ScalarValue::iter_to_array(values).map_err(df)?);
         }
-        let columns = columns
-            .into_iter()
-            .zip(self.schema.fields())
-            .map(|(c, f)| {
-                if c.data_type() == f.data_type() {
-                    Ok(c)
-                } else {
-                    cast(&c, f.data_type())
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(arrow_err)?;
         metrics.windows_fired += count as u64;
-        let options = RecordBatchOptions::new().with_row_count(Some(count));
-        Ok(vec![RecordBatch::try_new_with_options(
-            self.schema.clone(),
-            columns,
-            &options,
-        )
-        .map_err(arrow_err)?])
+        Ok(vec![super::batch_of(&self.schema, columns, count)?])
     }
 
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {

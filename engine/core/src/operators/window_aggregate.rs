@@ -16,7 +16,7 @@ use arrow::array::{
 };
 use arrow::compute::{cast, filter_record_batch, take_record_batch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimestampMillisecondType};
-use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, Rows, SortField};
 use datafusion::logical_expr::{EmitTo, GroupsAccumulator};
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
@@ -305,20 +305,7 @@ impl WindowAggregate {
             columns.push(acc.evaluate(EmitTo::All).map_err(df)?);
         }
         // Align types with the plan (window bounds are TIMESTAMP(3); keys keep their types).
-        let columns = columns
-            .into_iter()
-            .zip(self.schema.fields())
-            .map(|(c, f)| {
-                if c.data_type() == f.data_type() {
-                    Ok(c)
-                } else {
-                    cast(&c, f.data_type())
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(arrow_err)?;
-        let options = RecordBatchOptions::new().with_row_count(Some(count));
-        RecordBatch::try_new_with_options(self.schema.clone(), columns, &options).map_err(arrow_err)
+        super::batch_of(&self.schema, columns, count)
     }
 
     /// The snapshot schema: pane start, key columns, then every accumulator's state fields.

@@ -7,9 +7,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, UInt32Array};
-use arrow::compute::{cast, lexsort_to_indices, take_record_batch, SortColumn, SortOptions};
+use arrow::compute::{lexsort_to_indices, take_record_batch, SortColumn, SortOptions};
 use arrow::datatypes::{Field, Schema, SchemaRef};
-use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use arrow::record_batch::RecordBatch;
 use arrow::row::{RowConverter, SortField};
 use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
@@ -132,21 +132,7 @@ impl Operator for WindowTopN {
         let top = take_record_batch(&batch, &UInt32Array::from(kept)).map_err(arrow_err)?;
         let mut columns = top.columns()[..self.schema.fields().len() - 1].to_vec();
         columns.push(Arc::new(Int64Array::from(ranks)));
-        let columns = columns
-            .into_iter()
-            .zip(self.schema.fields())
-            .map(|(c, f)| {
-                if c.data_type() == f.data_type() {
-                    Ok(c)
-                } else {
-                    cast(&c, f.data_type())
-                }
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(arrow_err)?;
-        let options = RecordBatchOptions::new().with_row_count(Some(top.num_rows()));
-        let out = RecordBatch::try_new_with_options(self.schema.clone(), columns, &options)
-            .map_err(arrow_err)?;
+        let out = super::batch_of(&self.schema, columns, top.num_rows())?;
         Ok(vec![out])
     }
 }
