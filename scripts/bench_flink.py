@@ -37,33 +37,43 @@ def main():
     log(f"JVM and planner up in {time.time() - t0:.1f} s")
 
     for job in jobs:
-        env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
-        config = env.get_config()
-        insert = None
-        for stmt in statements(job["script"]):
-            m = SET_RE.match(stmt)
-            if m:
-                config.set(m.group(1), m.group(2))
-            elif stmt.upper().startswith("INSERT"):
-                insert = stmt
-            else:
-                env.execute_sql(stmt)
-        start = time.time()
-        result = env.execute_sql(insert)
-        client = result.get_job_client()
-        net = None
-        if client is not None:
-            job_result = client.get_job_execution_result().result()
-            try:
-                net = job_result.get_net_runtime() / 1000.0
-            except Exception as e:  # noqa: BLE001 - older PyFlink: fall back to wall time
-                log("no net runtime:", e)
-        else:
-            result.wait()
-        wall = time.time() - start
-        log(f"{job['name']}: wall {wall:.2f} s, net runtime {net} s")
-        print("BENCH " + json.dumps({"name": job["name"], "seconds": net if net is not None else wall, "wall": wall}), flush=True)
+        try:
+            run_job(job)
+        except Exception as e:  # noqa: BLE001 - one failing job must not hide the others
+            log(f"{job['name']}: FAILED: {str(e).splitlines()[0] if str(e) else type(e).__name__}")
+            print("BENCH " + json.dumps({"name": job["name"], "error": str(e)[:2000]}), flush=True)
 
+
+def run_job(job):
+    from pyflink.table import EnvironmentSettings, TableEnvironment
+
+    env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
+    config = env.get_config()
+    insert = None
+    for stmt in statements(job["script"]):
+        m = SET_RE.match(stmt)
+        if m:
+            config.set(m.group(1), m.group(2))
+        elif stmt.upper().startswith("INSERT"):
+            insert = stmt
+        else:
+            env.execute_sql(stmt)
+    start = time.time()
+    result = env.execute_sql(insert)
+    client = result.get_job_client()
+    net = None
+    if client is not None:
+        job_result = client.get_job_execution_result().result()
+        try:
+            net = job_result.get_net_runtime() / 1000.0
+        except Exception as e:  # noqa: BLE001 - older PyFlink: fall back to wall time
+            log("no net runtime:", e)
+    else:
+        result.wait()
+    wall = time.time() - start
+    log(f"{job['name']}: wall {wall:.2f} s, net runtime {net} s")
+    seconds = net if net is not None else wall
+    print("BENCH " + json.dumps({"name": job["name"], "seconds": seconds, "wall": wall}), flush=True)
 
 if __name__ == "__main__":
     main()
