@@ -1090,3 +1090,48 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // main.rs denies it crate-wide; tests may unwrap
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_flink_sql_format() {
+        let mut s = String::new();
+        push_timestamp(&mut s, START_MS + 30 * 60_000 + 7);
+        assert_eq!(s, "2026-02-12 10:30:00.007");
+        s.clear();
+        push_timestamp(&mut s, 951_782_400_000); // 2000-02-29 00:00:00 UTC
+        assert_eq!(s, "2000-02-29 00:00:00.000");
+    }
+
+    #[test]
+    fn generation_is_deterministic_and_ordered_within_the_jitter() {
+        let dir = tempfile::tempdir().unwrap();
+        for stream in Stream::ALL {
+            let a = dir.path().join("a.json");
+            let b = dir.path().join("b.json");
+            generate_stream(stream, 2_000, 7, &a).unwrap();
+            generate_stream(stream, 2_000, 7, &b).unwrap();
+            let text = fs::read_to_string(&a).unwrap();
+            assert_eq!(text, fs::read_to_string(&b).unwrap());
+            let mut max_seen = 0;
+            for line in text.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                let ts = v["timestamp"].as_str().unwrap();
+                assert_eq!(ts.len(), 23, "{ts}");
+                assert!(ts.starts_with("2026-02-12 "), "{ts}");
+                let part = |r: std::ops::Range<usize>| ts[r].parse::<i64>().unwrap();
+                let ms = part(11..13) * 3_600_000
+                    + part(14..16) * 60_000
+                    + part(17..19) * 1000
+                    + part(20..23);
+                // Out of order by less than the jitter, far below the 30 s watermark delay.
+                assert!(max_seen - ms < JITTER_MS as i64, "{ts}");
+                max_seen = max_seen.max(ms);
+            }
+            assert_eq!(text.lines().count(), 2_000);
+        }
+    }
+}
