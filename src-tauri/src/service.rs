@@ -76,6 +76,7 @@ pub fn run_job_blocking(sql: &str, workspace: &Workspace) -> Result<StudioRun, A
         preview_rows: TABLE_ROWS,
         print_to_stdout: false,
         vars,
+        control: Default::default(),
     };
     let report = weir_engine::run_script(sql, &options).map_err(|e| e.to_api())?;
 

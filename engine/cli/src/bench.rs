@@ -728,6 +728,7 @@ fn child_job(script: &Path) -> Result<()> {
         preview_rows: 0,
         print_to_stdout: false,
         vars: Default::default(),
+        control: Default::default(),
     };
     let t0 = Instant::now();
     let report =

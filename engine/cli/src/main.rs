@@ -159,6 +159,7 @@ fn options_for(file: &Path, vars: HashMap<String, String>) -> RunOptions {
         preview_rows: 20,
         print_to_stdout: true,
         vars,
+        control: Default::default(),
     }
 }
 

@@ -1,11 +1,17 @@
-//! Runs one planned query to the end of its bounded input: the source's batches get window
-//! columns and drive the watermark, flow through the operator chain, and reach the sink.
-//! At the end of input a final watermark fires every open window, as Flink does.
+//! Runs one planned query: the source's batches get window columns and drive the watermark,
+//! flow through the operator chain, and reach the sink. Bounded input runs to its end, where
+//! a final watermark fires every open window, as Flink does; unbounded input (a topic) runs
+//! until the job's [`JobControl`] asks it to drain (stop once caught up, firing open windows,
+//! as Flink's `stop --drain`) or to cancel.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use arrow::record_batch::RecordBatch;
 use weir_api::{JobMetrics, ResultPage};
 
-use crate::connectors::{Sink, Source};
+use crate::connectors::{Poll, Sink, Source};
 use crate::format::append_to_page;
 use crate::operators::window_assigner::event_time_millis;
 use crate::operators::{push_batch, push_watermark, Operator};
@@ -13,12 +19,20 @@ use crate::plan::{PlannedQuery, PlannedSource};
 use crate::Result;
 
 /// How a job runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct JobConfig {
     /// Rows kept for the run report's preview.
     pub preview_rows: usize,
     /// `pipeline.auto-watermark-interval` in milliseconds (Flink's default: 200).
     pub watermark_interval_ms: i64,
+    /// `table.exec.source.idle-timeout`, or a source's `scan.watermark.idle-timeout`: a
+    /// partition with no rows for this long stops holding the watermark back.
+    pub idle_timeout: Option<Duration>,
+    /// `execution.checkpointing.interval`: how often the sink commits and the sources
+    /// acknowledge what they read (consumer-group offsets). Without it, only at the end.
+    pub checkpoint_interval: Option<Duration>,
+    /// Stops an unbounded job.
+    pub control: JobControl,
 }
 
 impl Default for JobConfig {
@@ -26,20 +40,72 @@ impl Default for JobConfig {
         Self {
             preview_rows: 100,
             watermark_interval_ms: 200,
+            idle_timeout: None,
+            checkpoint_interval: None,
+            control: JobControl::default(),
         }
     }
+}
+
+/// A handle that asks a running job to stop; clones share the request.
+#[derive(Debug, Clone, Default)]
+pub struct JobControl(Arc<AtomicU8>);
+
+/// What a job was asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopRequest {
+    /// Run until bounded input ends (unbounded input: forever).
+    None,
+    /// Stop as soon as every source has caught up, firing open windows with a final
+    /// watermark, and commit (Flink's `stop --drain`).
+    Drain,
+    /// Stop now: open windows are not fired, nothing more is committed.
+    Cancel,
+}
+
+impl JobControl {
+    pub fn drain(&self) {
+        // A cancel stays a cancel.
+        let _ = self
+            .0
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    pub fn cancel(&self) {
+        self.0.store(2, Ordering::SeqCst);
+    }
+    pub fn request(&self) -> StopRequest {
+        match self.0.load(Ordering::SeqCst) {
+            0 => StopRequest::None,
+            1 => StopRequest::Drain,
+            _ => StopRequest::Cancel,
+        }
+    }
+}
+
+/// The watermark clock of one source partition.
+#[derive(Debug, Clone)]
+struct PartitionClock {
+    /// `max(rowtime) - delay` so far.
+    current: i64,
+    /// The last watermark this partition emitted.
+    emitted: i64,
+    /// When it last had rows (for the idle timeout).
+    last_rows: Instant,
+    idle: bool,
 }
 
 /// Generates watermarks as Flink's watermark assigner does: after each row the watermark
 /// candidate is `max(rowtime) - delay`, and it is emitted as soon as it exceeds the last
 /// emitted watermark by more than the interval (both start at 0). Flink's wall-clock timer,
 /// which also emits every interval, is left out so that results do not depend on timing.
+/// A partitioned source has one clock per partition and its watermark is the smallest of the
+/// partitions' that are not idle.
 struct WatermarkTracker {
     delay_ms: i64,
     column: usize,
     interval_ms: i64,
-    current: i64,
-    emitted: i64,
+    partitions: Vec<PartitionClock>,
+    idle_timeout: Option<Duration>,
     /// The watermark operators have seen.
     pushed: i64,
     /// Window ends fall on `offset + k * period`: between two such points a watermark
@@ -59,28 +125,80 @@ impl WatermarkTracker {
         }
     }
 
-    /// The points of `batch` after which a watermark must reach the operators: where it fires
-    /// windows (so that later rows of the batch are judged late as Flink would judge them),
-    /// and at the end of the batch. `(rows before the point, watermark)`, in order.
-    fn split_points(&mut self, batch: &RecordBatch) -> Result<Vec<(usize, i64)>> {
+    /// The source's watermark: the smallest of its active partitions'. `None` when every
+    /// partition is idle (the watermark then stays where it is).
+    fn combined(&self) -> Option<i64> {
+        self.partitions
+            .iter()
+            .filter(|p| !p.idle)
+            .map(|p| p.emitted)
+            .min()
+    }
+
+    fn clock(&mut self, partition: usize) -> &mut PartitionClock {
+        if partition >= self.partitions.len() {
+            let fresh = PartitionClock {
+                current: 0,
+                emitted: 0,
+                last_rows: Instant::now(),
+                idle: false,
+            };
+            self.partitions.resize(partition + 1, fresh);
+        }
+        &mut self.partitions[partition]
+    }
+
+    /// The points of `batch` (rows of `partition`) after which a watermark must reach the
+    /// operators: where it fires windows (so that later rows of the batch are judged late as
+    /// Flink would judge them), and at the end of the batch. `(rows before the point,
+    /// watermark)`, in order.
+    fn split_points(&mut self, partition: usize, batch: &RecordBatch) -> Result<Vec<(usize, i64)>> {
         let times = event_time_millis(batch.column(self.column))?;
+        let (delay, interval) = (self.delay_ms, self.interval_ms);
+        let clock = self.clock(partition);
+        clock.last_rows = Instant::now();
+        clock.idle = false;
         let mut points = Vec::new();
         for (i, t) in times.iter().enumerate() {
             let Some(t) = t else { continue };
-            self.current = self.current.max(t.saturating_sub(self.delay_ms));
-            if self.current - self.emitted > self.interval_ms {
-                self.emitted = self.current;
-                if self.firing.is_some() && self.epoch(self.emitted) != self.epoch(self.pushed) {
-                    points.push((i + 1, self.emitted));
-                    self.pushed = self.emitted;
+            let clock = &mut self.partitions[partition];
+            clock.current = clock.current.max(t.saturating_sub(delay));
+            if clock.current - clock.emitted > interval {
+                clock.emitted = clock.current;
+                if let Some(wm) = self.combined() {
+                    if wm > self.pushed
+                        && self.firing.is_some()
+                        && self.epoch(wm) != self.epoch(self.pushed)
+                    {
+                        points.push((i + 1, wm));
+                        self.pushed = wm;
+                    }
                 }
             }
         }
-        if self.emitted > self.pushed {
-            points.push((batch.num_rows(), self.emitted));
-            self.pushed = self.emitted;
+        if let Some(wm) = self.combined().filter(|wm| *wm > self.pushed) {
+            points.push((batch.num_rows(), wm));
+            self.pushed = wm;
         }
         Ok(points)
+    }
+
+    /// Marks partitions without rows for the idle timeout as idle; the new watermark if that
+    /// moved it.
+    fn check_idle(&mut self) -> Option<i64> {
+        let timeout = self.idle_timeout?;
+        let mut changed = false;
+        for p in &mut self.partitions {
+            if !p.idle && p.last_rows.elapsed() >= timeout {
+                p.idle = true;
+                changed = true;
+            }
+        }
+        let wm = self.combined()?;
+        (changed && wm > self.pushed).then(|| {
+            self.pushed = wm;
+            wm
+        })
     }
 }
 
@@ -88,6 +206,16 @@ impl WatermarkTracker {
 enum Event {
     Batch(RecordBatch),
     Watermark(i64),
+}
+
+/// What one step of an input gave.
+enum Stepped {
+    /// Rows (and watermarks) came.
+    Events(Vec<Event>),
+    /// The source has caught up; idle partitions may have moved the watermark.
+    Idle(Vec<Event>),
+    /// Bounded input ended.
+    End,
 }
 
 /// A table read through its source: computed columns, watermarks as Flink generates them,
@@ -112,6 +240,7 @@ impl TableInput {
             computed,
             assigner,
             watermark,
+            def,
             ..
         } = planned
         else {
@@ -119,12 +248,28 @@ impl TableInput {
                 "a table input without a table".into(),
             ));
         };
+        // A source's own 'scan.watermark.idle-timeout' wins over the job's setting.
+        let idle_timeout = def
+            .option("scan.watermark.idle-timeout")
+            .and_then(|(v, _)| crate::session::parse_duration_ms(v))
+            .filter(|ms| *ms > 0)
+            .map(|ms| Duration::from_millis(ms as u64))
+            .or(config.idle_timeout);
+        let started = Instant::now();
         let tracker = watermark.map(|w| WatermarkTracker {
             delay_ms: w.delay_ms,
             column: w.column,
             interval_ms: config.watermark_interval_ms.max(0),
-            current: 0,
-            emitted: 0,
+            partitions: vec![
+                PartitionClock {
+                    current: 0,
+                    emitted: 0,
+                    last_rows: started,
+                    idle: false,
+                };
+                source.partitions().max(1)
+            ],
+            idle_timeout,
             pushed: 0,
             firing: window.and_then(|w| w.kind.firing_period()),
         });
@@ -137,63 +282,121 @@ impl TableInput {
         })
     }
 
-    /// Reads one source batch and runs it through; `None` at the end of the input.
-    fn step(&mut self, metrics: &mut JobMetrics) -> Result<Option<Vec<Event>>> {
-        let Some(batch) = self.source.next_batch(metrics)? else {
-            return Ok(None);
+    /// Reads from the source once and runs what came through.
+    fn step(&mut self, metrics: &mut JobMetrics) -> Result<Stepped> {
+        let (partition, batch) = match self.source.poll_batch(metrics)? {
+            Poll::Batch(b) => (0, b),
+            Poll::PartitionBatch(p, b) => (p, b),
+            Poll::End => return Ok(Stepped::End),
+            Poll::Idle => {
+                let mut events = Vec::new();
+                if let Some(wm) = self.tracker.as_mut().and_then(|t| t.check_idle()) {
+                    self.watermark(wm, metrics, &mut events)?;
+                }
+                return Ok(Stepped::Idle(events));
+            }
         };
         let mut events = Vec::new();
         let batch = match self.computed.as_mut() {
             Some(projection) => match projection.process_batch(batch, metrics)?.pop() {
                 Some(b) => b,
-                None => return Ok(Some(events)),
+                None => return Ok(Stepped::Events(events)),
             },
             None => batch,
         };
         let points = match self.tracker.as_mut() {
-            Some(t) => t.split_points(&batch)?,
+            Some(t) => {
+                let mut points = t.split_points(partition, &batch)?;
+                if let Some(wm) = t.check_idle() {
+                    points.push((batch.num_rows(), wm));
+                }
+                points
+            }
             None => vec![],
         };
         let batch = match &self.assigner {
             Some(a) => a.assign(&batch)?,
             None => batch,
         };
-        let ops: &mut [Box<dyn Operator>] = &mut self.operators;
         let mut start = 0;
         for (end, wm) in points {
             if end > start {
-                events.extend(
-                    push_batch(ops, batch.slice(start, end - start), metrics)?
-                        .into_iter()
-                        .map(Event::Batch),
-                );
+                self.rows(batch.slice(start, end - start), metrics, &mut events)?;
                 start = end;
             }
-            events.extend(
-                push_watermark(ops, wm, metrics)?
-                    .into_iter()
-                    .map(Event::Batch),
-            );
-            events.push(Event::Watermark(wm));
+            self.watermark(wm, metrics, &mut events)?;
         }
         if start < batch.num_rows() {
-            events.extend(
-                push_batch(ops, batch.slice(start, batch.num_rows() - start), metrics)?
-                    .into_iter()
-                    .map(Event::Batch),
-            );
+            self.rows(
+                batch.slice(start, batch.num_rows() - start),
+                metrics,
+                &mut events,
+            )?;
         }
-        Ok(Some(events))
+        Ok(Stepped::Events(events))
+    }
+
+    fn rows(
+        &mut self,
+        batch: RecordBatch,
+        metrics: &mut JobMetrics,
+        events: &mut Vec<Event>,
+    ) -> Result<()> {
+        events.extend(
+            push_batch(&mut self.operators, batch, metrics)?
+                .into_iter()
+                .map(Event::Batch),
+        );
+        Ok(())
+    }
+
+    fn watermark(
+        &mut self,
+        wm: i64,
+        metrics: &mut JobMetrics,
+        events: &mut Vec<Event>,
+    ) -> Result<()> {
+        events.extend(
+            push_watermark(&mut self.operators, wm, metrics)?
+                .into_iter()
+                .map(Event::Batch),
+        );
+        events.push(Event::Watermark(wm));
+        Ok(())
     }
 
     /// The end of the input: the maximum watermark fires everything still open.
     fn finish(&mut self, metrics: &mut JobMetrics) -> Result<Vec<Event>> {
-        let mut events: Vec<Event> = push_watermark(&mut self.operators, i64::MAX, metrics)?
-            .into_iter()
-            .map(Event::Batch)
-            .collect();
-        events.push(Event::Watermark(i64::MAX));
+        let mut events = Vec::new();
+        self.watermark(i64::MAX, metrics, &mut events)?;
         Ok(events)
+    }
+}
+
+/// Commits the sink, then lets the sources acknowledge what they read: a checkpoint.
+fn checkpoint(sink: &mut dyn Sink, inputs: &mut [&mut TableInput]) -> Result<()> {
+    sink.finish()?;
+    for input in inputs {
+        input.source.commit()?;
+    }
+    Ok(())
+}
+
+/// When the next checkpoint is due.
+struct Checkpoints {
+    interval: Option<Duration>,
+    last: Instant,
+}
+
+impl Checkpoints {
+    fn due(&mut self) -> bool {
+        match self.interval {
+            Some(i) if self.last.elapsed() >= i => {
+                self.last = Instant::now();
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -227,6 +430,11 @@ pub fn run(
             }
             Ok(())
         };
+    let mut checkpoints = Checkpoints {
+        interval: config.checkpoint_interval,
+        last: Instant::now(),
+    };
+    let control = &config.control;
     match planned {
         PlannedSource::Values(batches) => {
             for b in batches {
@@ -236,15 +444,31 @@ pub fn run(
             }
             let out = push_watermark(&mut operators, i64::MAX, metrics)?;
             emit(out, metrics, sink)?;
+            sink.finish()?;
         }
         PlannedSource::Table { ref def, .. } => {
             let source = open(def)?;
             let mut input = TableInput::new(source, planned, operators, window.as_ref(), config)?;
-            while let Some(events) = input.step(metrics)? {
+            loop {
+                let request = control.request();
+                if request == StopRequest::Cancel {
+                    return Ok(preview);
+                }
+                let (events, ended) = match input.step(metrics)? {
+                    Stepped::Events(events) => (events, false),
+                    Stepped::Idle(events) => (events, request == StopRequest::Drain),
+                    Stepped::End => (Vec::new(), true),
+                };
                 for event in events {
                     if let Event::Batch(b) = event {
                         emit(vec![b], metrics, sink)?;
                     }
+                }
+                if ended {
+                    break;
+                }
+                if checkpoints.due() {
+                    checkpoint(sink, &mut [&mut input])?;
                 }
             }
             for event in input.finish(metrics)? {
@@ -252,6 +476,7 @@ pub fn run(
                     emit(vec![b], metrics, sink)?;
                 }
             }
+            checkpoint(sink, &mut [&mut input])?;
         }
         PlannedSource::Join(join) => {
             let crate::plan::JoinPlan {
@@ -259,7 +484,14 @@ pub fn run(
                 right,
                 mut join,
             } = *join;
-            let mut inputs = Vec::new();
+            /// One side of the join: its input, whether it ended, its watermark.
+            struct Side {
+                input: TableInput,
+                done: bool,
+                idle: bool,
+                watermark: i64,
+            }
+            let mut sides = Vec::new();
             for side in [left, right] {
                 let PlannedSource::Table { ref def, .. } = side.source else {
                     return Err(crate::Error::Internal(
@@ -267,27 +499,46 @@ pub fn run(
                     ));
                 };
                 let source = open(def)?;
-                inputs.push((
-                    TableInput::new(source, side.source, side.operators, None, config)?,
-                    false,
-                    i64::MIN,
-                ));
+                sides.push(Side {
+                    input: TableInput::new(source, side.source, side.operators, None, config)?,
+                    done: false,
+                    idle: false,
+                    watermark: i64::MIN,
+                });
             }
             let mut watermark = i64::MIN;
             // Both inputs are read a batch at a time, in turn, until both end.
-            while inputs.iter().any(|(_, done, _)| !done) {
-                for (i, (input, done, side_wm)) in inputs.iter_mut().enumerate() {
-                    if *done {
+            while sides.iter().any(|s| !s.done) {
+                let request = control.request();
+                if request == StopRequest::Cancel {
+                    return Ok(preview);
+                }
+                let draining =
+                    request == StopRequest::Drain && sides.iter().all(|s| s.done || s.idle);
+                for (i, side) in sides.iter_mut().enumerate() {
+                    if side.done {
                         continue;
                     }
-                    let events = match input.step(metrics)? {
-                        Some(events) => events,
-                        None => {
-                            *done = true;
-                            input.finish(metrics)?
+                    let events = match side.input.step(metrics)? {
+                        Stepped::Events(events) => {
+                            side.idle = false;
+                            events
+                        }
+                        Stepped::Idle(events) if !draining => {
+                            side.idle = true;
+                            events
+                        }
+                        Stepped::Idle(mut events) => {
+                            side.done = true;
+                            events.extend(side.input.finish(metrics)?);
+                            events
+                        }
+                        Stepped::End => {
+                            side.done = true;
+                            side.input.finish(metrics)?
                         }
                     };
-                    let side = if i == 0 {
+                    let which = if i == 0 {
                         crate::operators::join::Side::Left
                     } else {
                         crate::operators::join::Side::Right
@@ -295,30 +546,32 @@ pub fn run(
                     for event in events {
                         match event {
                             Event::Batch(b) => {
-                                for joined in join.process(side, b, metrics)? {
+                                for joined in join.process(which, b, metrics)? {
                                     let out = push_batch(&mut operators, joined, metrics)?;
                                     emit(out, metrics, sink)?;
                                 }
                             }
-                            Event::Watermark(wm) => *side_wm = (*side_wm).max(wm),
+                            Event::Watermark(wm) => side.watermark = side.watermark.max(wm),
                         }
                     }
                 }
                 // The join's watermark is the smaller of its inputs'.
-                let combined = inputs
-                    .iter()
-                    .map(|(_, _, wm)| *wm)
-                    .min()
-                    .unwrap_or(i64::MIN);
+                let combined = sides.iter().map(|s| s.watermark).min().unwrap_or(i64::MIN);
                 if combined > watermark {
                     watermark = combined;
                     let out = push_watermark(&mut operators, watermark, metrics)?;
                     emit(out, metrics, sink)?;
                 }
+                if checkpoints.due() {
+                    let mut inputs: Vec<&mut TableInput> =
+                        sides.iter_mut().map(|s| &mut s.input).collect();
+                    checkpoint(sink, &mut inputs)?;
+                }
             }
+            let mut inputs: Vec<&mut TableInput> = sides.iter_mut().map(|s| &mut s.input).collect();
+            checkpoint(sink, &mut inputs)?;
         }
     }
-    sink.finish()?;
     Ok(preview)
 }
 

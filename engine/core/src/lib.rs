@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub print_to_stdout: bool,
     /// Values for `${NAME}` in option strings; the environment is consulted after these.
     pub vars: HashMap<String, String>,
+    /// Asks the running jobs to drain or cancel (unbounded sources run until asked).
+    pub control: job::JobControl,
 }
 
 impl Default for RunOptions {
@@ -41,6 +43,7 @@ impl Default for RunOptions {
             preview_rows: 100,
             print_to_stdout: true,
             vars: HashMap::new(),
+            control: job::JobControl::default(),
         }
     }
 }

@@ -242,9 +242,19 @@ impl Session {
             .get(WATERMARK_INTERVAL)
             .and_then(|v| parse_duration_ms(v))
             .unwrap_or(200);
+        let duration = |key: &str| {
+            config
+                .get(key)
+                .and_then(|v| parse_duration_ms(v))
+                .filter(|ms| *ms > 0)
+                .map(|ms| std::time::Duration::from_millis(ms as u64))
+        };
         crate::job::JobConfig {
             preview_rows: self.options.preview_rows,
             watermark_interval_ms,
+            idle_timeout: duration(IDLE_TIMEOUT),
+            checkpoint_interval: duration(CHECKPOINT_INTERVAL),
+            control: self.options.control.clone(),
         }
     }
 
@@ -337,6 +347,8 @@ impl Session {
 /// backends, mini-batching) and unknown keys are accepted, as Flink accepts them.
 const WATERMARK_INTERVAL: &str = "pipeline.auto-watermark-interval";
 const STATE_TTL: &str = "table.exec.state.ttl";
+const IDLE_TIMEOUT: &str = "table.exec.source.idle-timeout";
+const CHECKPOINT_INTERVAL: &str = "execution.checkpointing.interval";
 
 /// A Flink duration (`200ms`, `200 ms`, `1s`, `2 min`, `1h`, a bare number of milliseconds).
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
@@ -359,12 +371,16 @@ pub fn parse_duration_ms(text: &str) -> Option<i64> {
 fn check_set(key: &str, value: &str, span: Span) -> Result<()> {
     const UTC: &[&str] = &["UTC", "Z", "GMT", "Etc/UTC", "+00:00", "UTC+00:00"];
     match key {
-        WATERMARK_INTERVAL | STATE_TTL if parse_duration_ms(value).is_none() => Err(Error::Sql {
-            message: format!(
-                "'{key}': cannot read '{value}' as a duration such as '200ms' or '1s'"
-            ),
-            span,
-        }),
+        WATERMARK_INTERVAL | STATE_TTL | IDLE_TIMEOUT | CHECKPOINT_INTERVAL
+            if parse_duration_ms(value).is_none() =>
+        {
+            Err(Error::Sql {
+                message: format!(
+                    "'{key}': cannot read '{value}' as a duration such as '200ms' or '1s'"
+                ),
+                span,
+            })
+        }
         "table.local-time-zone" if !UTC.iter().any(|z| z.eq_ignore_ascii_case(value.trim())) => {
             Err(Error::Unsupported {
                 construct: format!("'table.local-time-zone' = '{value}' (Weir runs in UTC)"),

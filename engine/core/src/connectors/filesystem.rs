@@ -12,7 +12,7 @@ use arrow::record_batch::RecordBatch;
 use weir_api::{JobMetrics, SinkReport};
 
 use super::json::{JsonDecoder, JsonOptions, TimestampStandard};
-use super::{parse_bool, resolve_path, Sink, Source, SourceOffset};
+use super::{parse_bool, resolve_path, Poll, Sink, Source, SourceOffset};
 use crate::format::row_json_object;
 use crate::sql::TableDef;
 use crate::{Error, Result};
@@ -141,13 +141,13 @@ impl Source for FileSource {
         self.schema.clone()
     }
 
-    fn next_batch(&mut self, metrics: &mut JobMetrics) -> Result<Option<RecordBatch>> {
+    fn poll_batch(&mut self, metrics: &mut JobMetrics) -> Result<Poll> {
         loop {
             let SourceOffset::File { file, line } = self.offset else {
                 return Err(Error::Internal("file source with a foreign offset".into()));
             };
             if file >= self.files.len() {
-                return Ok(None);
+                return Ok(Poll::End);
             }
             let path = &self.files[file];
             if self.reader.is_none() {
@@ -223,7 +223,7 @@ impl Source for FileSource {
                 }
             };
             if self.decoder.buffered_rows() > 0 {
-                return Ok(Some(self.decoder.flush()?));
+                return Ok(Poll::Batch(self.decoder.flush()?));
             }
         }
     }

@@ -308,15 +308,52 @@ pub enum SourceOffset {
     File { file: usize, line: u64 },
     /// Values sources have a single batch.
     Values { emitted: bool },
+    /// A log (Kafka or the embedded log): the next offset to read of each partition.
+    Log { positions: Vec<PartitionOffset> },
+}
+
+/// The next offset to read of one topic partition.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PartitionOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// What a source has for the job now.
+#[derive(Debug)]
+pub enum Poll {
+    /// Rows of the source's only partition (or of a source whose watermark is not per
+    /// partition).
+    Batch(RecordBatch),
+    /// Rows all from one partition of a partitioned source (index below
+    /// [`Source::partitions`]); watermarks are generated per partition and the source's is the
+    /// smallest of its partitions', as Flink does for Kafka splits.
+    PartitionBatch(usize, RecordBatch),
+    /// Nothing new now: an unbounded source has caught up. The job may stop here when it was
+    /// asked to drain.
+    Idle,
+    /// The end of bounded input.
+    End,
 }
 
 /// A bounded or unbounded producer of record batches.
 pub trait Source: Send {
     fn schema(&self) -> SchemaRef;
-    /// The next batch, `None` at the end of bounded input.
-    fn next_batch(&mut self, metrics: &mut JobMetrics) -> Result<Option<RecordBatch>>;
+    /// The next rows; waits a little (at most ~100 ms) before answering [`Poll::Idle`].
+    fn poll_batch(&mut self, metrics: &mut JobMetrics) -> Result<Poll>;
     /// The position to resume from after the batches returned so far.
     fn offset(&self) -> SourceOffset;
+    /// How many partitions feed watermarks of their own (1 unless the source says
+    /// [`Poll::PartitionBatch`]).
+    fn partitions(&self) -> usize {
+        1
+    }
+    /// Called when the sink has committed every row read so far: the source may acknowledge
+    /// them upstream (commit a consumer group's offsets, advance a replication slot).
+    fn commit(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A consumer of record batches.
