@@ -13,7 +13,8 @@ source scripts/lib.sh
 
 # Debian packages: a C toolchain and headers for crates with native parts; npm fetches the
 # prebuilt DuckDB from the npm registry.
-packages=(build-essential pkg-config cmake libssl-dev)
+# cmake, libcurl and zlib build the bundled librdkafka (the Kafka connector).
+packages=(build-essential pkg-config cmake libssl-dev libcurl4-openssl-dev zlib1g-dev)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 ensure_debian_packages "${packages[@]}"
 

@@ -73,3 +73,10 @@ impl From<std::io::Error> for Error {
         Error::External(format!("i/o: {e}"))
     }
 }
+
+/// Arrow refuses a batch or an array only when Weir built it wrong.
+impl From<arrow::error::ArrowError> for Error {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        Error::Internal(format!("arrow: {e}"))
+    }
+}

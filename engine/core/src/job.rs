@@ -456,7 +456,10 @@ pub fn run(
                 }
                 let (events, ended) = match input.step(metrics)? {
                     Stepped::Events(events) => (events, false),
-                    Stepped::Idle(events) => (events, request == StopRequest::Drain),
+                    Stepped::Idle(events) => {
+                        let drained = request == StopRequest::Drain && input.source.caught_up()?;
+                        (events, drained)
+                    }
                     Stepped::End => (Vec::new(), true),
                 };
                 for event in events {
@@ -524,7 +527,7 @@ pub fn run(
                             side.idle = false;
                             events
                         }
-                        Stepped::Idle(events) if !draining => {
+                        Stepped::Idle(events) if !draining || !side.input.source.caught_up()? => {
                             side.idle = true;
                             events
                         }

@@ -11,7 +11,7 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use weir_api::{JobMetrics, SinkReport};
 
-use super::json::{JsonDecoder, JsonOptions, TimestampStandard};
+use super::json::{JsonDecoder, JsonOptions};
 use super::{parse_bool, resolve_path, Poll, Sink, Source, SourceOffset};
 use crate::format::row_json_object;
 use crate::sql::TableDef;
@@ -21,44 +21,7 @@ use crate::{Error, Result};
 pub const BATCH_ROWS: usize = 8192;
 
 fn json_options(def: &TableDef) -> Result<JsonOptions> {
-    let flag = |key: &str| {
-        def.option(key)
-            .and_then(|(v, _)| parse_bool(v))
-            .unwrap_or(false)
-    };
-    let options = JsonOptions {
-        fail_on_missing_field: flag("json.fail-on-missing-field"),
-        ignore_parse_errors: flag("json.ignore-parse-errors"),
-        timestamp_standard: match def.option("json.timestamp-format.standard") {
-            None => TimestampStandard::Sql,
-            Some((v, span)) => match v.to_ascii_uppercase().as_str() {
-                "SQL" => TimestampStandard::Sql,
-                "ISO-8601" => TimestampStandard::Iso8601,
-                _ => {
-                    return Err(Error::Option {
-                        table: def.name.clone(),
-                        option: "json.timestamp-format.standard".into(),
-                        message: format!("expected 'SQL' or 'ISO-8601', found '{v}'"),
-                        span,
-                    })
-                }
-            },
-        },
-    };
-    if options.fail_on_missing_field && options.ignore_parse_errors {
-        let span = def
-            .option("json.ignore-parse-errors")
-            .map(|(_, s)| s)
-            .unwrap_or(def.span);
-        return Err(Error::Option {
-            table: def.name.clone(),
-            option: "json.ignore-parse-errors".into(),
-            message: "cannot be true together with 'json.fail-on-missing-field' (as in Flink)"
-                .into(),
-            span,
-        });
-    }
-    Ok(options)
+    super::formats::json_options(def, "")
 }
 
 fn table_path(def: &TableDef, base: &Path) -> PathBuf {

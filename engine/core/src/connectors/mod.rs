@@ -3,7 +3,9 @@
 //! typed sources and sinks. The registry is explicit: [`CONNECTORS`].
 
 pub mod filesystem;
+pub mod formats;
 pub mod json;
+pub mod kafka;
 pub mod print;
 
 use std::path::{Path, PathBuf};
@@ -97,6 +99,29 @@ const JSON_OPTIONS: &[OptionSpec] = &[
     ),
 ];
 
+const KAFKA_ALL: &[OptionSpec] = &concat_specs::<
+    { kafka::COMMON.len() + kafka::KAFKA_OPTIONS.len() },
+>(kafka::COMMON, kafka::KAFKA_OPTIONS);
+const UPSERT_KAFKA_ALL: &[OptionSpec] = &concat_specs::<
+    { kafka::COMMON.len() + kafka::UPSERT_KAFKA_OPTIONS.len() },
+>(kafka::COMMON, kafka::UPSERT_KAFKA_OPTIONS);
+
+/// Two option lists as one, at compile time.
+const fn concat_specs<const N: usize>(a: &[OptionSpec], b: &[OptionSpec]) -> [OptionSpec; N] {
+    let mut out = [opt("", false, Honoured, ""); N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < b.len() {
+        out[i + j] = b[j];
+        j += 1;
+    }
+    out
+}
+
 /// The registry of connectors Weir runs.
 pub const CONNECTORS: &[ConnectorSpec] = &[
     ConnectorSpec {
@@ -134,6 +159,18 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         ],
     },
     ConnectorSpec {
+        name: "kafka",
+        source: true,
+        sink: true,
+        options: KAFKA_ALL,
+    },
+    ConnectorSpec {
+        name: "upsert-kafka",
+        source: false,
+        sink: true,
+        options: UPSERT_KAFKA_ALL,
+    },
+    ConnectorSpec {
         name: "duckdb",
         source: false,
         sink: true,
@@ -147,15 +184,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
 ];
 
 /// Connectors Flink has that Weir will run but does not yet.
-const PLANNED: &[&str] = &[
-    "kafka",
-    "upsert-kafka",
-    "postgres-cdc",
-    "datagen",
-    "jdbc",
-    "iceberg",
-    "blackhole",
-];
+const PLANNED: &[&str] = &["postgres-cdc", "datagen", "jdbc", "iceberg", "blackhole"];
 
 /// Whether a table is read or written by the statement at hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,15 +239,33 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
         }
         _ => {}
     }
-    let format = def.option("format").map(|(v, _)| v);
+    // Format options are accepted under the prefix of the option that chose the format:
+    // `json.x` with 'format', `value.json.x` with 'value.format', `key.json.x` with 'key.format'.
+    let mut format_specs: Vec<(String, &OptionSpec)> = Vec::new();
+    for (format_key, prefix) in [
+        ("format", ""),
+        ("value.format", "value."),
+        ("key.format", "key."),
+    ] {
+        if let Some((f, _)) = def.option(format_key) {
+            for o in formats::format_options(f) {
+                format_specs.push((format!("{prefix}{}", o.key), o));
+            }
+        }
+    }
     for (key, value, span) in &def.options {
-        let known = spec.options.iter().chain(if format == Some("json") {
-            JSON_OPTIONS
-        } else {
-            &[]
-        });
-        let Some(found) = known.clone().find(|o| o.key == key) else {
-            let mut keys: Vec<&str> = known.map(|o| o.key).collect();
+        let direct = spec
+            .options
+            .iter()
+            .find(|o| o.key == key || o.key.strip_suffix('*').is_some_and(|p| key.starts_with(p)));
+        let found = direct.or_else(|| format_specs.iter().find(|(k, _)| k == key).map(|(_, o)| *o));
+        let Some(found) = found else {
+            let mut keys: Vec<&str> = spec
+                .options
+                .iter()
+                .map(|o| o.key)
+                .chain(format_specs.iter().map(|(k, _)| k.as_str()))
+                .collect();
             keys.sort_unstable();
             let hint = match keys.iter().min_by_key(|k| edit_distance(k, key)) {
                 Some(best) if edit_distance(best, key) <= 3 => format!("did you mean '{best}'? "),
@@ -233,10 +280,16 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
                 *span,
             ));
         };
-        if found.effect == Honoured
-            && found.key.starts_with("json.")
-            && key != "json.timestamp-format.standard"
-        {
+        let is_flag = found.effect == Honoured
+            && (found.key.starts_with("json.") || found.key.starts_with("csv."))
+            && !matches!(
+                found.key,
+                "json.timestamp-format.standard"
+                    | "csv.field-delimiter"
+                    | "csv.quote-character"
+                    | "csv.null-literal"
+            );
+        if is_flag {
             parse_bool(value).ok_or_else(|| {
                 option_error(
                     key,
@@ -255,12 +308,27 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
             ));
         }
     }
-    if let Some((f, span)) = def.option("format") {
-        if f != "json" {
-            return Err(Error::Unsupported {
-                construct: format!("the '{f}' format"),
-                span,
-            });
+    let readable: &[&str] = if spec.name == "filesystem" {
+        &["json"]
+    } else {
+        formats::FORMATS
+    };
+    for format_key in ["format", "value.format", "key.format"] {
+        if let Some((f, span)) = def.option(format_key) {
+            if !readable.contains(&f) {
+                return Err(if formats::FORMATS.contains(&f) {
+                    Error::Unsupported {
+                        construct: format!("the '{f}' format with the '{name}' connector"),
+                        span,
+                    }
+                } else {
+                    option_error(
+                        format_key,
+                        format!("unknown format '{f}'; Weir has: {}", readable.join(", ")),
+                        span,
+                    )
+                });
+            }
         }
     }
     Ok(spec)
@@ -349,6 +417,10 @@ pub trait Source: Send {
     fn partitions(&self) -> usize {
         1
     }
+    /// Whether an unbounded source has read everything there is now (a drain stops here).
+    fn caught_up(&mut self) -> Result<bool> {
+        Ok(true)
+    }
     /// Called when the sink has committed every row read so far: the source may acknowledge
     /// them upstream (commit a consumer group's offsets, advance a replication slot).
     fn commit(&mut self) -> Result<()> {
@@ -366,8 +438,11 @@ pub trait Sink: Send {
 
 /// Opens the source of a validated table.
 pub fn open_source(def: &TableDef, base: &Path) -> Result<Box<dyn Source>> {
-    validate(def, Role::Source)?;
-    Ok(Box::new(filesystem::FileSource::open(def, base)?))
+    let spec = validate(def, Role::Source)?;
+    match spec.name {
+        "kafka" => Ok(Box::new(kafka::KafkaSource::open(def, base)?)),
+        _ => Ok(Box::new(filesystem::FileSource::open(def, base)?)),
+    }
 }
 
 /// Opens the sink of a validated table.
@@ -377,6 +452,7 @@ pub fn open_sink(def: &TableDef, base: &Path, print_to_stdout: bool) -> Result<B
         "filesystem" => Ok(Box::new(filesystem::FileSink::open(def, base)?)),
         "print" => Ok(Box::new(print::PrintSink::open(def, print_to_stdout))),
         "duckdb" => Ok(Box::new(crate::duckdb_sink::DuckDbSink::open(def, base)?)),
+        "kafka" | "upsert-kafka" => Ok(Box::new(kafka::KafkaSink::open(def, base)?)),
         other => Err(Error::Internal(format!("connector '{other}' has no sink"))),
     }
 }
@@ -429,7 +505,7 @@ mod tests {
 
     #[test]
     fn planned_connectors_are_unsupported_and_unknown_ones_rejected() {
-        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'kafka')");
+        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'postgres-cdc')");
         assert_eq!(
             validate(&t, Role::Source).unwrap_err().code(),
             "sql.unsupported"
