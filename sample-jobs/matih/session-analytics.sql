@@ -1,17 +1,12 @@
 -- MATIH's session-analytics job (MATIH docs, "Pipelines & Data Engineering > Flink", Job 2:
--- infrastructure/flink/jobs/session-analytics.sql), made runnable on one machine.
--- Swapped, and nothing else:
---   * source: the Kafka topic matih.ai.state-changes -> the JSON-lines files in
---     ../data/state-changes (written by scripts/gen-sample-data.py); malformed lines are
---     skipped ('json.ignore-parse-errors'). Columns and watermark are MATIH's.
---   * sink: the Iceberg table polaris.matih_analytics.session_analytics (Polaris REST
---     catalog) -> a DuckDB table of the same name in matih.duckdb, in the folder WEIR_OUT_DIR
---     names (default: out/ at the repository's root).
--- The INSERT INTO ... SELECT is MATIH's, verbatim. Relative paths resolve against this file's
--- folder; `weir run ... -D WEIR_OUT_DIR=/some/dir` (or the environment) moves the output.
-
-SET 'table.local-time-zone' = 'UTC';
-SET 'parallelism.default' = '1';
+-- infrastructure/flink/jobs/session-analytics.sql), as written, against the demo's connections:
+--   * 'properties.bootstrap.servers' is ${KAFKA_BOOTSTRAP:-embedded}: Weir's embedded log unless
+--     KAFKA_BOOTSTRAP names a broker (MATIH's own value was its Strimzi service);
+--   * polaris.matih_analytics.* is the catalog that sample-jobs/matih/catalog.sql declares
+--     (run it first: `weir run -i sample-jobs/matih/catalog.sql THIS_FILE`): DuckDB tables in
+--     place of Polaris/Iceberg.
+-- Everything else is MATIH's text. 'latest-offset' means: start the job, then produce
+-- (`weir demo` does it in that order).
 
 CREATE TEMPORARY TABLE state_changes_source (
     event_id        STRING,
@@ -26,26 +21,12 @@ CREATE TEMPORARY TABLE state_changes_source (
     `timestamp`     TIMESTAMP(3),
     WATERMARK FOR `timestamp` AS `timestamp` - INTERVAL '30' SECOND
 ) WITH (
-    'connector' = 'filesystem',
-    'path' = '../data/state-changes',
-    'format' = 'json',
-    'json.ignore-parse-errors' = 'true'
-);
-
-CREATE TABLE polaris.matih_analytics.session_analytics (
-    window_start    TIMESTAMP(3),
-    window_end      TIMESTAMP(3),
-    tenant_id       STRING,
-    total_sessions  BIGINT,
-    avg_duration_ms DOUBLE,
-    avg_turns       DOUBLE,
-    completion_rate DOUBLE,
-    unique_users    BIGINT,
-    event_timestamp TIMESTAMP(3)
-) WITH (
-    'connector' = 'duckdb',
-    'path' = '${WEIR_OUT_DIR:-../../out}/matih.duckdb',
-    'table-name' = 'matih_analytics.session_analytics'
+    'connector' = 'kafka',
+    'topic' = 'matih.ai.state-changes',
+    'properties.bootstrap.servers' = '${KAFKA_BOOTSTRAP:-embedded}',
+    'properties.group.id' = 'flink-session-analytics',
+    'scan.startup.mode' = 'latest-offset',
+    'format' = 'json'
 );
 
 INSERT INTO polaris.matih_analytics.session_analytics

@@ -13,7 +13,7 @@ use weir_engine::RunOptions;
 const REPO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 /// The sample job's text, compiled in.
-const SAMPLE_SQL: &str = include_str!("../../sample-jobs/matih/session-analytics.sql");
+const SAMPLE_SQL: &str = include_str!("../../sample-jobs/matih/session-analytics-files.sql");
 
 /// Rows sent to the table in the UI.
 pub const TABLE_ROWS: usize = 50;
@@ -48,7 +48,7 @@ impl Workspace {
 /// The job the studio opens with: MATIH's session analytics.
 pub fn sample_job() -> SampleJob {
     SampleJob {
-        name: "matih/session-analytics.sql".into(),
+        name: "matih/session-analytics-files.sql".into(),
         sql: SAMPLE_SQL.into(),
     }
 }
@@ -176,13 +176,13 @@ mod tests {
     #[test]
     fn sample_job_is_the_matih_session_analytics_script() {
         let job = sample_job();
-        assert_eq!(job.name, "matih/session-analytics.sql");
+        assert_eq!(job.name, "matih/session-analytics-files.sql");
         assert!(job
             .sql
             .contains("INSERT INTO polaris.matih_analytics.session_analytics"));
         assert!(Workspace::sample()
             .job_dir
-            .join("session-analytics.sql")
+            .join("session-analytics-files.sql")
             .is_file());
     }
 

@@ -321,7 +321,7 @@ fn chart(args: ChartArgs) -> Result<()> {
 
 /// The sample job, found from the working folder or from where this binary was built.
 fn sample_job() -> PathBuf {
-    let relative = PathBuf::from("sample-jobs/matih/session-analytics.sql");
+    let relative = PathBuf::from("sample-jobs/matih/session-analytics-files.sql");
     if relative.exists() {
         return relative;
     }

@@ -211,7 +211,7 @@ fn session_analytics_matches_values_computed_from_the_input() {
     let define = format!("WEIR_OUT_DIR={}", out.path().display());
     let output = weir(&[
         "run",
-        "sample-jobs/matih/session-analytics.sql",
+        "sample-jobs/matih/session-analytics-files.sql",
         "-D",
         &define,
     ]);
