@@ -22,7 +22,10 @@ fn broker() -> String {
 
 /// Both places, as `properties.bootstrap.servers` values.
 fn places(dir: &Path) -> Vec<String> {
-    vec![format!("embedded://{}", dir.join("log").display()), broker()]
+    vec![
+        format!("embedded://{}", dir.join("log").display()),
+        broker(),
+    ]
 }
 
 fn cluster_of(servers: &str) -> Cluster {
@@ -158,17 +161,24 @@ fn sql_round_trip_keys_land_on_kafkas_partitions() {
             // Kafka's default partitioner: murmur2(key) & 0x7fffffff % 3.
             assert_eq!(
                 *partition,
-                weir_log::partitioner::partition_for_key(key.as_bytes(), 3) as i32,
+                weir_log::partition_for_key(key.as_bytes(), 3) as i32,
                 "{servers}: {key}"
             );
-            assert!(value.as_deref().unwrap().contains(&format!(r#""k":"{key}""#)));
+            assert!(value
+                .as_deref()
+                .unwrap()
+                .contains(&format!(r#""k":"{key}""#)));
         }
 
         let rows = query_rows(
             dir.path(),
             &format!(
                 "{} SELECT k, v FROM src;",
-                source_ddl(&servers, &topic, &format!(", 'scan.startup.mode' = 'earliest-offset'{BOUNDED}"))
+                source_ddl(
+                    &servers,
+                    &topic,
+                    &format!(", 'scan.startup.mode' = 'earliest-offset'{BOUNDED}")
+                )
             ),
         );
         let mut expected: Vec<String> = (0..30).map(|i| format!("key{},{i}", i % 7)).collect();
@@ -205,8 +215,16 @@ fn startup_modes_choose_where_reading_starts() {
             )
             .len()
         };
-        assert_eq!(count(&format!(", 'scan.startup.mode' = 'earliest-offset'{BOUNDED}")), 10);
-        assert_eq!(count(&format!(", 'scan.startup.mode' = 'latest-offset'{BOUNDED}")), 0);
+        assert_eq!(
+            count(&format!(
+                ", 'scan.startup.mode' = 'earliest-offset'{BOUNDED}"
+            )),
+            10
+        );
+        assert_eq!(
+            count(&format!(", 'scan.startup.mode' = 'latest-offset'{BOUNDED}")),
+            0
+        );
         assert_eq!(
             count(&format!(
                 ", 'scan.startup.mode' = 'timestamp', 'scan.startup.timestamp-millis' = '{cut}'{BOUNDED}"
@@ -230,24 +248,36 @@ fn startup_modes_choose_where_reading_starts() {
         let err = session(dir.path())
             .execute_collect(&format!(
                 "{} SELECT v FROM src;",
-                source_ddl(&servers, &topic, &format!(", 'properties.group.id' = '{group}'{BOUNDED}"))
+                source_ddl(
+                    &servers,
+                    &topic,
+                    &format!(", 'properties.group.id' = '{group}'{BOUNDED}")
+                )
             ))
             .err()
             .unwrap();
-        assert!(err.to_string().contains("option 'scan.startup.mode'"), "{err}");
+        assert!(
+            err.to_string().contains("option 'scan.startup.mode'"),
+            "{err}"
+        );
         // With a reset policy the group reads everything and commits at the end; the next
         // run resumes after what it committed.
         let grouped = format!(
             ", 'properties.group.id' = '{group}', 'properties.auto.offset.reset' = 'earliest'{BOUNDED}"
         );
         assert_eq!(count(&grouped), 10, "{servers}");
-        let third: Vec<String> = (10..13).map(|i| format!(r#"{{"k":"c","v":{i}}}"#)).collect();
+        let third: Vec<String> = (10..13)
+            .map(|i| format!(r#"{{"k":"c","v":{i}}}"#))
+            .collect();
         let records: Vec<(Option<&str>, Option<&str>)> =
             third.iter().map(|v| (None, Some(v.as_str()))).collect();
         produce(&servers, &topic, &records);
         let rows = query_rows(
             dir.path(),
-            &format!("{} SELECT v FROM src;", source_ddl(&servers, &topic, &grouped)),
+            &format!(
+                "{} SELECT v FROM src;",
+                source_ddl(&servers, &topic, &grouped)
+            ),
         );
         assert_eq!(rows, vec!["10", "11", "12"], "{servers}");
     }
@@ -361,7 +391,10 @@ fn malformed_records_are_counted_or_fail_with_their_offset() {
         );
         let start = format!(", 'scan.startup.mode' = 'earliest-offset'{BOUNDED}");
         let err = session(dir.path())
-            .execute_collect(&format!("{} SELECT * FROM src;", source_ddl(&servers, &topic, &start)))
+            .execute_collect(&format!(
+                "{} SELECT * FROM src;",
+                source_ddl(&servers, &topic, &start)
+            ))
             .err()
             .unwrap();
         assert!(
@@ -372,7 +405,11 @@ fn malformed_records_are_counted_or_fail_with_their_offset() {
         let (report, results) = session(dir.path())
             .execute_collect(&format!(
                 "{} SELECT k FROM src;",
-                source_ddl(&servers, &topic, &format!("{start}, 'json.ignore-parse-errors' = 'true'"))
+                source_ddl(
+                    &servers,
+                    &topic,
+                    &format!("{start}, 'json.ignore-parse-errors' = 'true'")
+                )
             ))
             .unwrap();
         let rows: usize = results[0].batches.iter().map(|b| b.num_rows()).sum();
@@ -408,11 +445,16 @@ fn an_unbounded_job_drains_on_request_and_fires_its_windows() {
         let records: Vec<String> = (0..40)
             .map(|i| format!(r#"{{"k":"k{}","ts":"2026-01-01 00:00:{:02}"}}"#, i % 2, i))
             .collect();
-        let records: Vec<(Option<&str>, Option<&str>)> =
-            records.iter().map(|v| (Some("x"), Some(v.as_str()))).collect();
+        let records: Vec<(Option<&str>, Option<&str>)> = records
+            .iter()
+            .map(|v| (Some("x"), Some(v.as_str())))
+            .collect();
         produce(&servers, &topic, &records);
         std::thread::sleep(Duration::from_millis(300));
-        assert!(!job.is_finished(), "an unbounded job runs until asked to stop");
+        assert!(
+            !job.is_finished(),
+            "an unbounded job runs until asked to stop"
+        );
         control.drain();
         let report = job.join().unwrap().unwrap();
         assert_eq!(report.metrics.rows_read, 40, "{servers}");

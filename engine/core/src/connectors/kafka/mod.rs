@@ -4,6 +4,7 @@
 //! log; the same job moves between them by that one setting.
 
 pub mod client;
+pub mod embedded;
 pub mod sink;
 pub mod source;
 
@@ -317,7 +318,7 @@ pub fn open_consumer(cluster: &Cluster, group: Option<&str>) -> Result<Box<dyn L
         } => Ok(Box::new(client::RdConsumer::new(
             bootstrap, group, properties,
         )?)),
-        Cluster::Embedded { .. } => Err(Error::Internal("embedded log: wiring in progress".into())),
+        Cluster::Embedded { dir } => Ok(Box::new(embedded::EmbeddedConsumer::open(dir, group)?)),
     }
 }
 
@@ -328,7 +329,7 @@ pub fn open_producer(cluster: &Cluster) -> Result<Box<dyn LogProducer>> {
             bootstrap,
             properties,
         } => Ok(Box::new(client::RdProducer::new(bootstrap, properties)?)),
-        Cluster::Embedded { .. } => Err(Error::Internal("embedded log: wiring in progress".into())),
+        Cluster::Embedded { dir } => Ok(Box::new(embedded::EmbeddedProducer::open(dir)?)),
     }
 }
 
@@ -339,7 +340,7 @@ pub fn create_topic(cluster: &Cluster, topic: &str, partitions: i32) -> Result<(
             bootstrap,
             properties,
         } => client::create_topic(bootstrap, properties, topic, partitions),
-        Cluster::Embedded { .. } => Err(Error::Internal("embedded log: wiring in progress".into())),
+        Cluster::Embedded { dir } => embedded::create_topic(dir, topic, partitions),
     }
 }
 
