@@ -19,6 +19,10 @@ step() {
 }
 
 step "set-up" bash scripts/setup.sh
+# Real systems the connector tests use: a Kafka-protocol broker (nisshi, built once into
+# ~/.cache/weir/tools, about 25 minutes the first time) on 127.0.0.1.
+step "Kafka broker (scripts/kafka.sh start)" bash scripts/kafka.sh start
+export "$(bash scripts/kafka.sh env)"
 if [ -f scripts/build-ui.sh ]; then
   step "UI build" bash scripts/build-ui.sh
 fi

@@ -4,7 +4,7 @@
 //! until the job's [`JobControl`] asks it to drain (stop once caught up, firing open windows,
 //! as Flink's `stop --drain`) or to cancel.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,9 +47,17 @@ impl Default for JobConfig {
     }
 }
 
-/// A handle that asks a running job to stop; clones share the request.
+/// A handle that asks running jobs to stop, and tells how many have started reading; clones
+/// share it.
 #[derive(Debug, Clone, Default)]
-pub struct JobControl(Arc<AtomicU8>);
+pub struct JobControl(Arc<ControlState>);
+
+#[derive(Debug, Default)]
+struct ControlState {
+    request: AtomicU8,
+    /// Jobs that opened their sources (a `latest-offset` source has fixed where it starts).
+    started: AtomicUsize,
+}
 
 /// What a job was asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,17 +76,25 @@ impl JobControl {
         // A cancel stays a cancel.
         let _ = self
             .0
+            .request
             .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst);
     }
     pub fn cancel(&self) {
-        self.0.store(2, Ordering::SeqCst);
+        self.0.request.store(2, Ordering::SeqCst);
     }
     pub fn request(&self) -> StopRequest {
-        match self.0.load(Ordering::SeqCst) {
+        match self.0.request.load(Ordering::SeqCst) {
             0 => StopRequest::None,
             1 => StopRequest::Drain,
             _ => StopRequest::Cancel,
         }
+    }
+    /// How many jobs sharing this control have opened their sources.
+    pub fn started(&self) -> usize {
+        self.0.started.load(Ordering::SeqCst)
+    }
+    fn mark_started(&self) {
+        self.0.started.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -437,6 +453,7 @@ pub fn run(
     let control = &config.control;
     match planned {
         PlannedSource::Values(batches) => {
+            control.mark_started();
             for b in batches {
                 metrics.rows_read += b.num_rows() as u64;
                 let out = push_batch(&mut operators, b, metrics)?;
@@ -449,6 +466,7 @@ pub fn run(
         PlannedSource::Table { ref def, .. } => {
             let source = open(def)?;
             let mut input = TableInput::new(source, planned, operators, window.as_ref(), config)?;
+            control.mark_started();
             loop {
                 let request = control.request();
                 if request == StopRequest::Cancel {
@@ -509,6 +527,7 @@ pub fn run(
                     watermark: i64::MIN,
                 });
             }
+            control.mark_started();
             let mut watermark = i64::MIN;
             // Both inputs are read a batch at a time, in turn, until both end.
             while sides.iter().any(|s| !s.done) {

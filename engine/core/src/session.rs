@@ -103,6 +103,12 @@ impl Session {
         }
     }
 
+    /// Where relative paths of the next scripts resolve (a session that ran an init script
+    /// from another folder, as `weir run -i` does).
+    pub fn set_base_dir(&mut self, dir: std::path::PathBuf) {
+        self.options.base_dir = dir;
+    }
+
     /// The value of a `SET` key.
     pub fn config(&self, key: &str) -> Option<&str> {
         self.config.get(key).map(String::as_str)
