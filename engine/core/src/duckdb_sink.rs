@@ -1,10 +1,11 @@
-//! The `duckdb` connector: appends a job's rows to a table in a DuckDB database file (the
-//! table and its schema are created when missing), and reads such tables back for front ends.
+//! The `duckdb` connector: writes a job's rows to a table in a DuckDB database file (the
+//! table and its schema are created when missing): appended, or upserted by the table's
+//! primary key when the DDL declares one; and reads such tables back for front ends.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
+use arrow::array::{Array, ArrayRef, Int64Array, Int8Array};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::record_batch::RecordBatch;
@@ -13,11 +14,21 @@ use weir_api::{DuckDbTarget, ResultPage, SinkReport};
 
 use crate::connectors::{resolve_path, Sink};
 use crate::format::append_to_page;
+use crate::operators::group_aggregate::{self, RowKind};
 use crate::sql::types::SqlType;
 use crate::sql::TableDef;
 use crate::{Error, Result};
 
-/// Appends to a DuckDB table.
+/// The temporary table where an upsert sink stages rows until they are merged.
+const STAGE: &str = "__weir_stage";
+/// The staged row's kind (Flink's `RowKind` as Int8) and its order of arrival.
+const STAGE_OP: &str = "__weir_op";
+const STAGE_SEQ: &str = "__weir_seq";
+/// Rows staged before an upsert sink merges them (`sink.buffer-flush.max-rows`).
+pub const DEFAULT_FLUSH_ROWS: u64 = 100_000;
+
+/// Writes to a DuckDB table: appends, or upserts by the DDL's primary key. Everything written
+/// between two [`Sink::finish`] calls is one transaction, so readers see all of it or none.
 pub struct DuckDbSink {
     table: String,
     path: PathBuf,
@@ -25,6 +36,25 @@ pub struct DuckDbSink {
     table_name: String,
     conn: Option<Connection>,
     rows: u64,
+    /// A transaction is open: the writes since the last finish are in it.
+    in_transaction: bool,
+    /// Set for a table with a primary key.
+    upsert: Option<Upsert>,
+}
+
+/// How a keyed table takes rows: staged in a temporary table, then merged by key, the last
+/// change of each key winning.
+struct Upsert {
+    /// The `MERGE` of the staged rows into the table.
+    merge: String,
+    /// Rows staged since the last merge.
+    staged: u64,
+    /// The next staged row's sequence number.
+    seq: i64,
+    /// Merge when this many rows are staged (and at every finish).
+    flush_rows: u64,
+    /// Key columns: (position, name).
+    keys: Vec<(usize, String)>,
 }
 
 fn quote(ident: &str) -> String {
@@ -65,57 +95,249 @@ fn duckdb_arrow_type(dt: &DataType) -> DataType {
     }
 }
 
+/// `columns` converted to the Arrow types DuckDB's appender takes, under `names`.
+fn for_duckdb(columns: &[ArrayRef], names: &[String]) -> Result<RecordBatch> {
+    let fields: Vec<Field> = columns
+        .iter()
+        .zip(names)
+        .map(|(c, name)| Field::new(name, duckdb_arrow_type(c.data_type()), true))
+        .collect();
+    let converted: Vec<ArrayRef> = columns
+        .iter()
+        .zip(&fields)
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                Ok(c.clone())
+            } else {
+                cast(c, f.data_type())
+            }
+        })
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| Error::Internal(format!("cannot convert a batch for DuckDB: {e}")))?;
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), converted)
+        .map_err(|e| Error::Internal(format!("cannot convert a batch for DuckDB: {e}")))
+}
+
+/// The schema and table of a `table-name` option (`schema.table` or `table`).
+fn split_table_name(full: &str) -> (Option<String>, String) {
+    match full.rsplit_once('.') {
+        Some((s, t)) => (Some(s.to_string()), t.to_string()),
+        None => (None, full.to_string()),
+    }
+}
+
+/// Opens the database file of a `duckdb` table, creating its folder.
+fn open_database(def: &TableDef, path: &Path) -> Result<Connection> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::External(format!("cannot create {}: {e}", parent.display())))?;
+    }
+    Connection::open(path).map_err(|e| Error::Option {
+        table: def.name.clone(),
+        option: "path".into(),
+        message: format!("cannot open DuckDB database '{}': {e}", path.display()),
+        span: def.option("path").map(|(_, s)| s).unwrap_or(def.span),
+    })
+}
+
+/// Creates the schema and the table of `def` when missing (with its primary key, whose
+/// columns are NOT NULL), and checks that an existing table fits the DDL. Returns the
+/// table's name, quoted and schema-qualified.
+fn ensure_table(conn: &Connection, def: &TableDef) -> Result<String> {
+    let full = def.option("table-name").map(|(v, _)| v).unwrap_or_default();
+    let (schema_name, table_name) = split_table_name(full);
+    let qualified = match &schema_name {
+        Some(s) => {
+            conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote(s)))?;
+            format!("{}.{}", quote(s), quote(&table_name))
+        }
+        None => quote(&table_name),
+    };
+    let mut columns: Vec<String> = def
+        .columns
+        .iter()
+        .map(|c| {
+            let not_null = if def.primary_key.contains(&c.name) {
+                " NOT NULL"
+            } else {
+                ""
+            };
+            format!("{} {}{not_null}", quote(&c.name), duckdb_type(&c.ty))
+        })
+        .collect();
+    if !def.primary_key.is_empty() {
+        let keys: Vec<String> = def.primary_key.iter().map(|k| quote(k)).collect();
+        columns.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+    }
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS {qualified} ({})",
+        columns.join(", ")
+    ))?;
+    let schema = schema_name.unwrap_or_else(|| "main".into());
+    let mismatch = |message: String| Error::Option {
+        table: def.name.clone(),
+        option: "table-name".into(),
+        message,
+        span: def.option("table-name").map(|(_, s)| s).unwrap_or(def.span),
+    };
+    let existing: usize = conn.query_row(
+        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND table_schema = ?",
+        duckdb::params![table_name, schema],
+        |r| r.get(0),
+    )?;
+    if existing != def.columns.len() {
+        return Err(mismatch(format!(
+            "DuckDB table {full} exists with {existing} columns but the DDL declares {}",
+            def.columns.len()
+        )));
+    }
+    let keys: Vec<String> = conn
+        .prepare(
+            "SELECT unnest(constraint_column_names) FROM duckdb_constraints()
+             WHERE database_name = current_database() AND schema_name = ? AND table_name = ?
+               AND constraint_type = 'PRIMARY KEY'",
+        )?
+        .query_map([&schema, &table_name], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    if !keys.is_empty() && !def.primary_key.is_empty() && keys != def.primary_key {
+        return Err(mismatch(format!(
+            "DuckDB table {full} has PRIMARY KEY ({}) but the DDL declares PRIMARY KEY ({})",
+            keys.join(", "),
+            def.primary_key.join(", ")
+        )));
+    }
+    Ok(qualified)
+}
+
+/// Creates the DuckDB table of a `duckdb` table definition (a catalog's `CREATE TABLE`).
+pub fn create_table(def: &TableDef, base: &Path) -> Result<()> {
+    let path = resolve_path(def.option("path").map(|(v, _)| v).unwrap_or_default(), base);
+    let conn = open_database(def, &path)?;
+    ensure_table(&conn, def)?;
+    conn.close().map_err(|(_, e)| Error::from(e))
+}
+
+/// Creates a schema (a catalog's `CREATE DATABASE`) in a DuckDB file.
+pub fn create_schema(path: &Path, schema: &str) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let conn = Connection::open(path)?;
+    conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema)))?;
+    conn.close().map_err(|(_, e)| Error::from(e))
+}
+
+/// `MERGE INTO target` from the staged rows: per key the last change wins; `+I`/`+U` insert
+/// or update, `-D` deletes, and so does a `-U` that no insert or update of its key follows
+/// (a row the query no longer produces, as when HAVING stops holding).
+fn merge_sql(target: &str, columns: &[String], keys: &[String]) -> String {
+    let q = |c: &String| quote(c);
+    let partition: Vec<String> = keys.iter().map(q).collect();
+    let on: Vec<String> = keys
+        .iter()
+        .map(|k| format!("t.{k} = s.{k}", k = q(k)))
+        .collect();
+    let set: Vec<String> = columns
+        .iter()
+        .filter(|c| !keys.contains(c))
+        .map(|c| format!("{c} = s.{c}", c = q(c)))
+        .collect();
+    let names: Vec<String> = columns.iter().map(q).collect();
+    let values: Vec<String> = columns.iter().map(|c| format!("s.{}", q(c))).collect();
+    let (delete, upsert) = (
+        format!(
+            "({}, {})",
+            RowKind::UpdateBefore as i8,
+            RowKind::Delete as i8
+        ),
+        format!(
+            "({}, {})",
+            RowKind::Insert as i8,
+            RowKind::UpdateAfter as i8
+        ),
+    );
+    let mut sql = format!(
+        "MERGE INTO {target} AS t USING (SELECT * FROM temp.main.{stage} QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY {seq} DESC) = 1) AS s ON {on} WHEN MATCHED AND s.{op} IN {delete} THEN DELETE",
+        stage = quote(STAGE),
+        partition = partition.join(", "),
+        seq = quote(STAGE_SEQ),
+        on = on.join(" AND "),
+        op = quote(STAGE_OP),
+    );
+    if !set.is_empty() {
+        sql.push_str(&format!(" WHEN MATCHED THEN UPDATE SET {}", set.join(", ")));
+    }
+    sql.push_str(&format!(
+        " WHEN NOT MATCHED AND s.{op} IN {upsert} THEN INSERT ({}) VALUES ({})",
+        names.join(", "),
+        values.join(", "),
+        op = quote(STAGE_OP),
+    ));
+    sql
+}
+
 impl DuckDbSink {
     pub fn open(def: &TableDef, base: &Path) -> Result<Self> {
         let option = |key: &str| def.option(key).map(|(v, _)| v).unwrap_or_default();
         let path = resolve_path(option("path"), base);
-        let full = option("table-name");
-        let (schema_name, table_name) = match full.rsplit_once('.') {
-            Some((s, t)) => (Some(s.to_string()), t.to_string()),
-            None => (None, full.to_string()),
+        let (schema_name, table_name) = split_table_name(option("table-name"));
+        let conn = open_database(def, &path)?;
+        let qualified = ensure_table(&conn, def)?;
+        let upsert = if def.primary_key.is_empty() {
+            None
+        } else {
+            let flush_rows = match def.option("sink.buffer-flush.max-rows") {
+                None => DEFAULT_FLUSH_ROWS,
+                Some((v, span)) => {
+                    v.trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| Error::Option {
+                            table: def.name.clone(),
+                            option: "sink.buffer-flush.max-rows".into(),
+                            message: format!("expected a number of rows above 0, found '{v}'"),
+                            span,
+                        })?
+                }
+            };
+            let mut columns: Vec<String> = def
+                .columns
+                .iter()
+                .map(|c| format!("{} {}", quote(&c.name), duckdb_type(&c.ty)))
+                .collect();
+            columns.push(format!("{} TINYINT", quote(STAGE_OP)));
+            columns.push(format!("{} BIGINT", quote(STAGE_SEQ)));
+            conn.execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE {} ({})",
+                quote(STAGE),
+                columns.join(", ")
+            ))?;
+            let names: Vec<String> = def.columns.iter().map(|c| c.name.clone()).collect();
+            let keys = def
+                .primary_key
+                .iter()
+                .map(|k| {
+                    names
+                        .iter()
+                        .position(|n| n == k)
+                        .map(|i| (i, k.clone()))
+                        .ok_or_else(|| {
+                            Error::Internal(format!(
+                                "key column '{k}' is not a column of {}",
+                                def.name
+                            ))
+                        })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Some(Upsert {
+                merge: merge_sql(&qualified, &names, &def.primary_key),
+                staged: 0,
+                seq: 0,
+                flush_rows,
+                keys,
+            })
         };
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| Error::External(format!("cannot create {}: {e}", parent.display())))?;
-        }
-        let conn = Connection::open(&path).map_err(|e| Error::Option {
-            table: def.name.clone(),
-            option: "path".into(),
-            message: format!("cannot open DuckDB database '{}': {e}", path.display()),
-            span: def.option("path").map(|(_, s)| s).unwrap_or(def.span),
-        })?;
-        let qualified = match &schema_name {
-            Some(s) => {
-                conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote(s)))?;
-                format!("{}.{}", quote(s), quote(&table_name))
-            }
-            None => quote(&table_name),
-        };
-        let columns: Vec<String> = def
-            .columns
-            .iter()
-            .map(|c| format!("{} {}", quote(&c.name), duckdb_type(&c.ty)))
-            .collect();
-        conn.execute_batch(&format!(
-            "CREATE TABLE IF NOT EXISTS {qualified} ({})",
-            columns.join(", ")
-        ))?;
-        let existing: usize = conn.query_row(
-            "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND table_schema = ?",
-            duckdb::params![table_name, schema_name.clone().unwrap_or_else(|| "main".into())],
-            |r| r.get(0),
-        )?;
-        if existing != def.columns.len() {
-            return Err(Error::Option {
-                table: def.name.clone(),
-                option: "table-name".into(),
-                message: format!(
-                    "DuckDB table {full} exists with {existing} columns but the DDL declares {}",
-                    def.columns.len()
-                ),
-                span: def.option("table-name").map(|(_, s)| s).unwrap_or(def.span),
-            });
-        }
         Ok(Self {
             table: def.name.clone(),
             path,
@@ -123,53 +345,118 @@ impl DuckDbSink {
             table_name,
             conn: Some(conn),
             rows: 0,
+            in_transaction: false,
+            upsert,
         })
+    }
+
+    /// Merges the staged rows into the table and empties the stage.
+    fn merge(conn: &Connection, upsert: &mut Upsert, table: &str) -> Result<()> {
+        if upsert.staged == 0 {
+            return Ok(());
+        }
+        conn.execute_batch(&upsert.merge)
+            .map_err(|e| Error::External(format!("duckdb: upserting into '{table}': {e}")))?;
+        conn.execute_batch(&format!("DELETE FROM temp.main.{}", quote(STAGE)))?;
+        upsert.staged = 0;
+        Ok(())
     }
 }
 
 impl Sink for DuckDbSink {
     fn write_batch(&mut self, batch: &RecordBatch) -> Result<()> {
-        if crate::operators::group_aggregate::is_changelog(batch) {
-            return Err(Error::Internal(format!(
-                "the append-only table '{}' was given an updating result",
-                self.table
-            )));
-        }
         if batch.num_rows() == 0 {
             return Ok(());
         }
         let Some(conn) = self.conn.as_ref() else {
-            return Err(Error::Internal("duckdb sink written after finish".into()));
+            return Err(Error::Internal(
+                "duckdb sink written after it was closed".into(),
+            ));
         };
-        let fields: Vec<Field> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| Field::new(f.name(), duckdb_arrow_type(f.data_type()), true))
-            .collect();
-        let columns: Vec<ArrayRef> = batch
-            .columns()
-            .iter()
-            .zip(&fields)
-            .map(|(c, f)| cast(c, f.data_type()))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| Error::Internal(format!("cannot convert a batch for DuckDB: {e}")))?;
-        let converted = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
-            .map_err(|e| Error::Internal(format!("cannot convert a batch for DuckDB: {e}")))?;
-        let mut appender = match &self.schema_name {
-            Some(s) => conn.appender_to_db(&self.table_name, s)?,
-            None => conn.appender(&self.table_name)?,
-        };
-        appender.append_record_batch(converted)?;
-        appender.flush()?;
-        self.rows += batch.num_rows() as u64;
+        if !self.in_transaction {
+            conn.execute_batch("BEGIN TRANSACTION")?;
+            self.in_transaction = true;
+        }
+        let n = batch.num_rows();
+        match self.upsert.as_mut() {
+            None => {
+                if group_aggregate::is_changelog(batch) {
+                    return Err(Error::Internal(format!(
+                        "the append-only table '{}' was given an updating result",
+                        self.table
+                    )));
+                }
+                let names: Vec<String> = batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                let converted = for_duckdb(batch.columns(), &names)?;
+                let mut appender = match &self.schema_name {
+                    Some(s) => conn.appender_to_db(&self.table_name, s)?,
+                    None => conn.appender(&self.table_name)?,
+                };
+                appender.append_record_batch(converted)?;
+                appender.flush()?;
+            }
+            Some(upsert) => {
+                let values = group_aggregate::without_op(batch);
+                for (i, name) in &upsert.keys {
+                    if values.column(*i).null_count() > 0 {
+                        return Err(Error::Data(format!(
+                            "table '{}': column '{name}' is part of the PRIMARY KEY, so NOT NULL, but the query writes NULL into it",
+                            self.table
+                        )));
+                    }
+                }
+                let kinds: ArrayRef = match group_aggregate::row_kinds(batch) {
+                    Some(k) => Arc::new(k.clone()),
+                    None => Arc::new(Int8Array::from(vec![RowKind::Insert as i8; n])),
+                };
+                let seq: ArrayRef = Arc::new(Int64Array::from_iter_values(
+                    upsert.seq..upsert.seq + n as i64,
+                ));
+                let mut columns = values.columns().to_vec();
+                columns.push(kinds);
+                columns.push(seq);
+                let mut names: Vec<String> = values
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.name().clone())
+                    .collect();
+                names.push(STAGE_OP.into());
+                names.push(STAGE_SEQ.into());
+                let staged = for_duckdb(&columns, &names)?;
+                let mut appender = conn.appender_to_catalog_and_db(STAGE, "temp", "main")?;
+                appender.append_record_batch(staged)?;
+                appender.flush()?;
+                drop(appender);
+                upsert.staged += n as u64;
+                upsert.seq += n as i64;
+                if upsert.staged >= upsert.flush_rows {
+                    Self::merge(conn, upsert, &self.table)?;
+                }
+            }
+        }
+        self.rows += n as u64;
         Ok(())
     }
 
+    /// Merges what is staged and commits the transaction: the commit point of the rows
+    /// written since the last call. The sink stays open for more rows.
     fn finish(&mut self) -> Result<()> {
-        if let Some(conn) = self.conn.take() {
+        let Some(conn) = self.conn.as_ref() else {
+            return Ok(());
+        };
+        if let Some(upsert) = self.upsert.as_mut() {
+            Self::merge(conn, upsert, &self.table)?;
+        }
+        if self.in_transaction {
+            self.in_transaction = false;
+            conn.execute_batch("COMMIT")?;
             conn.execute_batch("CHECKPOINT")?;
-            conn.close().map_err(|(_, e)| Error::from(e))?;
         }
         Ok(())
     }
@@ -187,6 +474,21 @@ impl Sink for DuckDbSink {
                 path: self.path.display().to_string(),
                 table,
             }),
+        }
+    }
+}
+
+impl Drop for DuckDbSink {
+    /// Rows written since the last finish are rolled back: a failed job leaves nothing
+    /// half-written.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if self.in_transaction {
+                // Closing would roll back too; saying so is clearer, and an error here has
+                // nowhere to go.
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            let _ = conn.close();
         }
     }
 }
