@@ -7,12 +7,12 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int64Array, Int8Array};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use arrow::record_batch::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 use duckdb::{AccessMode, Config, Connection};
-use weir_api::{DuckDbTarget, ResultPage, SinkReport};
+use weir_api::{DuckDbTarget, JobMetrics, ResultPage, SinkReport};
 
-use crate::connectors::{resolve_path, Sink};
+use crate::connectors::{resolve_path, Sink, Source, SourceOffset};
 use crate::format::append_to_page;
 use crate::operators::group_aggregate::{self, RowKind};
 use crate::sql::types::SqlType;
@@ -493,6 +493,102 @@ impl Drop for DuckDbSink {
     }
 }
 
+/// Reads a DuckDB table whole, as a bounded source: its rows in the table's order, in
+/// batches of the table's declared schema. The database is read when the job starts and
+/// closed at once, so the same job may write to the same file.
+pub struct DuckDbSource {
+    schema: SchemaRef,
+    batches: std::collections::VecDeque<RecordBatch>,
+    emitted: u64,
+}
+
+impl DuckDbSource {
+    pub fn open(def: &TableDef, base: &Path) -> Result<Self> {
+        let option = |key: &str| def.option(key).map(|(v, _)| v).unwrap_or_default();
+        let path = resolve_path(option("path"), base);
+        let missing = |message: String| Error::Option {
+            table: def.name.clone(),
+            option: "path".into(),
+            message,
+            span: def.option("path").map(|(_, s)| s).unwrap_or(def.span),
+        };
+        if !path.exists() {
+            return Err(missing(format!("no DuckDB database at {}", path.display())));
+        }
+        let config = Config::default().access_mode(AccessMode::ReadOnly)?;
+        let conn = Connection::open_with_flags(&path, config).map_err(|e| {
+            missing(format!(
+                "cannot open DuckDB database '{}': {e}",
+                path.display()
+            ))
+        })?;
+        let (schema_name, table_name) = split_table_name(option("table-name"));
+        let qualified = match &schema_name {
+            Some(s) => format!("{}.{}", quote(s), quote(&table_name)),
+            None => quote(&table_name),
+        };
+        let columns: Vec<String> = def.columns.iter().map(|c| quote(&c.name)).collect();
+        let schema: SchemaRef = Arc::new(def.arrow_schema());
+        let mut stmt = conn
+            .prepare(&format!("SELECT {} FROM {qualified}", columns.join(", ")))
+            .map_err(|e| Error::Option {
+                table: def.name.clone(),
+                option: "table-name".into(),
+                message: format!("cannot read {qualified} in {}: {e}", path.display()),
+                span: def.option("table-name").map(|(_, s)| s).unwrap_or(def.span),
+            })?;
+        let mut batches = std::collections::VecDeque::new();
+        for batch in stmt.query_arrow([])? {
+            // DuckDB's types (microsecond timestamps...) become the declared ones.
+            let columns: Vec<ArrayRef> = batch
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(c, f)| cast(c, f.data_type()))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| {
+                    Error::Data(format!(
+                        "table '{}': cannot read a DuckDB column as declared: {e}",
+                        def.name
+                    ))
+                })?;
+            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+            batches.push_back(
+                RecordBatch::try_new_with_options(schema.clone(), columns, &options)
+                    .map_err(|e| Error::Internal(format!("a DuckDB batch does not fit: {e}")))?,
+            );
+        }
+        drop(stmt);
+        conn.close().map_err(|(_, e)| Error::from(e))?;
+        Ok(Self {
+            schema,
+            batches,
+            emitted: 0,
+        })
+    }
+}
+
+impl Source for DuckDbSource {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn next_batch(&mut self, metrics: &mut JobMetrics) -> Result<Option<RecordBatch>> {
+        let Some(batch) = self.batches.pop_front() else {
+            return Ok(None);
+        };
+        metrics.rows_read += batch.num_rows() as u64;
+        self.emitted += batch.num_rows() as u64;
+        Ok(Some(batch))
+    }
+
+    fn offset(&self) -> SourceOffset {
+        SourceOffset::Rows {
+            emitted: self.emitted,
+        }
+    }
+}
+
 /// Runs a read-only SQL query against a DuckDB database file and returns up to `max_rows`
 /// rows (with the total count).
 pub fn query_duckdb(path: &Path, sql: &str, max_rows: usize) -> Result<ResultPage> {
@@ -513,4 +609,224 @@ pub fn query_duckdb(path: &Path, sql: &str, max_rows: usize) -> Result<ResultPag
         append_to_page(&mut page, &batch, max_rows);
     }
     Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use arrow::array::{Int64Array, Int8Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+    use crate::operators::group_aggregate::{RowKind, OP_COLUMN};
+    use crate::sql::{parse_script, Statement};
+
+    fn table(options: &str) -> TableDef {
+        let sql = format!(
+            "CREATE TABLE t (k STRING, n BIGINT, PRIMARY KEY (k) NOT ENFORCED) WITH ('connector' = 'duckdb', 'path' = 'db.duckdb', 'table-name' = 's.t'{options})"
+        );
+        match parse_script(&sql, &HashMap::new()).unwrap().remove(0) {
+            Statement::CreateTable(t) => *t,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A changelog batch `(k, n, kind)`.
+    fn changes(rows: &[(&str, i64, RowKind)]) -> RecordBatch {
+        let schema = Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+            Field::new(OP_COLUMN, DataType::Int8, false),
+        ]);
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+                Arc::new(Int8Array::from_iter_values(rows.iter().map(|r| r.2 as i8))),
+            ],
+        )
+        .unwrap()
+    }
+
+    /// Every row of s.t, by key.
+    fn rows(dir: &Path) -> Vec<(String, i64)> {
+        let conn = Connection::open(dir.join("db.duckdb")).unwrap();
+        let mut stmt = conn.prepare("SELECT k, n FROM s.t ORDER BY k").unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    use RowKind::{Delete as D, Insert as I, UpdateAfter as UA, UpdateBefore as UB};
+
+    #[test]
+    fn changes_upsert_and_delete_by_key_the_last_change_winning() {
+        // Merging after every row and once per commit must give the same table.
+        for options in ["", ", 'sink.buffer-flush.max-rows' = '1'"] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut sink = DuckDbSink::open(&table(options), dir.path()).unwrap();
+            sink.write_batch(&changes(&[
+                ("a", 1, I),
+                ("b", 2, I),
+                ("a", 1, UB),
+                ("a", 5, UA),
+                ("c", 3, I),
+                ("b", 2, D),
+            ]))
+            .unwrap();
+            sink.finish().unwrap();
+            assert_eq!(rows(dir.path()), [("a".into(), 5), ("c".into(), 3)]);
+            // A deleted key comes back; -U then +U in one batch is one update.
+            sink.write_batch(&changes(&[("b", 7, I), ("c", 3, UB), ("c", 4, UA)]))
+                .unwrap();
+            sink.write_batch(&changes(&[("a", 5, D)])).unwrap();
+            sink.finish().unwrap();
+            assert_eq!(
+                rows(dir.path()),
+                [("b".into(), 7), ("c".into(), 4)],
+                "{options}"
+            );
+            assert_eq!(sink.report().rows_written, 10);
+        }
+    }
+
+    #[test]
+    fn an_update_before_that_no_update_follows_deletes_the_row() {
+        // HAVING COUNT(*) < 2 after a count goes from 1 to 2: only `-U[a, 1]` passes.
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = DuckDbSink::open(&table(""), dir.path()).unwrap();
+        sink.write_batch(&changes(&[("a", 1, I), ("b", 1, I)]))
+            .unwrap();
+        sink.finish().unwrap();
+        sink.write_batch(&changes(&[("a", 1, UB)])).unwrap();
+        sink.finish().unwrap();
+        assert_eq!(rows(dir.path()), [("b".into(), 1)]);
+    }
+
+    #[test]
+    fn appends_into_a_keyed_table_are_upserts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = DuckDbSink::open(&table(""), dir.path()).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let batch = |k: &[&str], n: &[i64]| {
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![
+                    Arc::new(StringArray::from_iter_values(k.iter().copied())),
+                    Arc::new(Int64Array::from(n.to_vec())),
+                ],
+            )
+            .unwrap()
+        };
+        sink.write_batch(&batch(&["a", "b", "a"], &[1, 2, 3]))
+            .unwrap();
+        sink.finish().unwrap();
+        sink.write_batch(&batch(&["b"], &[9])).unwrap();
+        sink.finish().unwrap();
+        assert_eq!(rows(dir.path()), [("a".into(), 3), ("b".into(), 9)]);
+    }
+
+    #[test]
+    fn rows_are_visible_only_once_finish_commits_them() {
+        for keyed in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut def = table("");
+            if !keyed {
+                def.primary_key.clear();
+            }
+            let batch = |k: &str| {
+                let b = changes(&[(k, 1, I)]);
+                b.project(&[0, 1]).unwrap()
+            };
+            {
+                let mut sink = DuckDbSink::open(&def, dir.path()).unwrap();
+                sink.write_batch(&batch("a")).unwrap();
+                sink.finish().unwrap();
+                sink.write_batch(&batch("b")).unwrap();
+                // The job fails here: the sink is dropped without a finish.
+            }
+            assert_eq!(rows(dir.path()), [("a".into(), 1)], "keyed: {keyed}");
+        }
+    }
+
+    #[test]
+    fn a_null_key_fails_and_names_the_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = DuckDbSink::open(&table(""), dir.path()).unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![Some("a"), None])),
+                Arc::new(Int64Array::from(vec![1, 2])),
+            ],
+        )
+        .unwrap();
+        let err = sink.write_batch(&batch).unwrap_err();
+        assert_eq!(err.code(), "data.invalid");
+        assert!(
+            err.to_string()
+                .contains("column 'k' is part of the PRIMARY KEY"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_table_is_created_with_the_primary_key_and_checked_against_it() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(DuckDbSink::open(&table(""), dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join("db.duckdb")).unwrap();
+        let key: String = conn
+            .query_row(
+                "SELECT constraint_column_names::VARCHAR FROM duckdb_constraints() WHERE schema_name = 's' AND table_name = 't' AND constraint_type = 'PRIMARY KEY'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(key, "[k]");
+        drop(conn);
+        let mut other = table("");
+        other.primary_key = vec!["n".into()];
+        let err = DuckDbSink::open(&other, dir.path()).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("has PRIMARY KEY (k) but the DDL declares PRIMARY KEY (n)"),
+            "{err}"
+        );
+        let err = DuckDbSink::open(&table(", 'sink.buffer-flush.max-rows' = '0'"), dir.path())
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("option 'sink.buffer-flush.max-rows': expected a number of rows above 0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_source_reads_the_table_back_in_the_declared_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = DuckDbSink::open(&table(""), dir.path()).unwrap();
+        sink.write_batch(&changes(&[("a", 1, I), ("b", 2, I)]))
+            .unwrap();
+        sink.finish().unwrap();
+        drop(sink);
+        let mut source = DuckDbSource::open(&table(""), dir.path()).unwrap();
+        let mut metrics = JobMetrics::default();
+        let batch = source.next_batch(&mut metrics).unwrap().unwrap();
+        assert_eq!(batch.schema(), source.schema());
+        assert_eq!(batch.num_rows(), 2);
+        assert!(source.next_batch(&mut metrics).unwrap().is_none());
+        assert_eq!(source.offset(), SourceOffset::Rows { emitted: 2 });
+        assert_eq!(metrics.rows_read, 2);
+    }
 }

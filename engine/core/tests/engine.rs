@@ -2,5 +2,6 @@
 //! scripts over files, and the conformance cases against Flink's golden outputs.
 
 mod conformance;
+mod duckdb_tables;
 mod runs;
 mod slt;

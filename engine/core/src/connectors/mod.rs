@@ -157,13 +157,13 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
     },
     ConnectorSpec {
         name: "duckdb",
-        source: false,
+        source: true,
         sink: true,
         takes: Takes::UpdatesWithPrimaryKey,
         options: &[
             opt("connector", true, Honoured, "'duckdb'"),
-            opt("path", true, Honoured, "the database file; created if missing; relative paths resolve against the script's folder"),
-            opt("table-name", true, Honoured, "the table, optionally schema-qualified; created if missing (with the DDL's PRIMARY KEY)"),
+            opt("path", true, Honoured, "the database file; created by a sink if missing; relative paths resolve against the script's folder"),
+            opt("table-name", true, Honoured, "the table, optionally schema-qualified; a sink creates it if missing (with the DDL's PRIMARY KEY); a source reads it whole"),
             opt("sink.buffer-flush.max-rows", false, Honoured, "with a PRIMARY KEY: changes staged before they are merged into the table (default 100000; every commit merges too)"),
             opt("sink.parallelism", false, RuntimeOnly, "sink parallelism"),
         ],
@@ -332,6 +332,8 @@ pub enum SourceOffset {
     File { file: usize, line: u64 },
     /// Values sources have a single batch.
     Values { emitted: bool },
+    /// Sources that read a table whole (DuckDB): the rows emitted so far.
+    Rows { emitted: u64 },
 }
 
 /// A bounded or unbounded producer of record batches.
@@ -353,8 +355,14 @@ pub trait Sink: Send {
 
 /// Opens the source of a validated table.
 pub fn open_source(def: &TableDef, base: &Path) -> Result<Box<dyn Source>> {
-    validate(def, Role::Source)?;
-    Ok(Box::new(filesystem::FileSource::open(def, base)?))
+    let spec = validate(def, Role::Source)?;
+    match spec.name {
+        "filesystem" => Ok(Box::new(filesystem::FileSource::open(def, base)?)),
+        "duckdb" => Ok(Box::new(crate::duckdb_sink::DuckDbSource::open(def, base)?)),
+        other => Err(Error::Internal(format!(
+            "connector '{other}' has no source"
+        ))),
+    }
 }
 
 /// Opens the sink of a validated table.

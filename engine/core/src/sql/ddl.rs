@@ -878,6 +878,94 @@ mod tests {
     }
 
     #[test]
+    fn primary_key_must_name_physical_columns_once() {
+        let err =
+            table("CREATE TABLE t (\n id STRING,\n PRIMARY KEY (idd) NOT ENFORCED)").unwrap_err();
+        assert_eq!(err.span(), Some(Span { line: 3, column: 2 }));
+        assert!(
+            err.to_string()
+                .contains("PRIMARY KEY names 'idd', which is not a column"),
+            "{err}"
+        );
+        let err = table("CREATE TABLE t (id STRING, c AS UPPER(id), PRIMARY KEY (c) NOT ENFORCED)")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("which is a computed column"),
+            "{err}"
+        );
+        let err = table(
+            "CREATE TABLE t (id STRING PRIMARY KEY NOT ENFORCED, PRIMARY KEY (id) NOT ENFORCED)",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("declares PRIMARY KEY twice"),
+            "{err}"
+        );
+        let t = table(
+            "CREATE TABLE t (a STRING, b INT, CONSTRAINT pk PRIMARY KEY (a, b) NOT ENFORCED)",
+        )
+        .unwrap();
+        assert_eq!(t.primary_key, ["a", "b"]);
+        assert!(t.options.is_empty());
+    }
+
+    #[test]
+    fn create_catalog_keeps_its_options_and_their_positions() {
+        let stmts = parse_script(
+            "CREATE CATALOG IF NOT EXISTS polaris COMMENT 'lake'\nWITH ('type' = 'duckdb', 'path' = 'x.duckdb');\nCREATE DATABASE IF NOT EXISTS polaris.a;\nUSE CATALOG polaris;\nUSE polaris.a",
+            &HashMap::new(),
+        )
+        .unwrap();
+        match &stmts[0] {
+            Statement::CreateCatalog(c) => {
+                assert_eq!(c.name, "polaris");
+                assert!(c.if_not_exists);
+                assert_eq!(
+                    c.option("path"),
+                    Some((
+                        "x.duckdb",
+                        Span {
+                            line: 2,
+                            column: 26
+                        }
+                    ))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(&stmts[1], Statement::CreateDatabase { name, if_not_exists: true, .. } if name == "polaris.a")
+        );
+        assert!(
+            matches!(&stmts[2], Statement::Use { catalog: true, name, .. } if name == "polaris")
+        );
+        assert!(
+            matches!(&stmts[3], Statement::Use { catalog: false, name, .. } if name == "polaris.a")
+        );
+        let err = parse_script(
+            "CREATE CATALOG a.b WITH ('type' = 'duckdb')",
+            &HashMap::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("one part"), "{err}");
+        let err = parse_script(
+            "CREATE CATALOG c WITH ('type' = 'duckdb', 'type' = 'x')",
+            &HashMap::new(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("catalog 'c': option 'type': given twice"),
+            "{err}"
+        );
+        let err = parse_script("USE CATALOG a.b", &HashMap::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("USE CATALOG expects one name"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn duplicate_option_is_an_error() {
         let err = table("CREATE TABLE t (id STRING) WITH ('connector'='print', 'connector'='x')")
             .unwrap_err();
