@@ -20,6 +20,14 @@ pub enum Error {
         message: String,
         span: Span,
     },
+    /// A catalog option is missing or wrong.
+    #[error("catalog '{catalog}': option '{option}': {message} (at {span})")]
+    CatalogOption {
+        catalog: String,
+        option: String,
+        message: String,
+        span: Span,
+    },
     /// Bad input data that the script's options say must fail the job.
     #[error("{0}")]
     Data(String),
@@ -36,7 +44,7 @@ impl Error {
         match self {
             Error::Sql { .. } => "sql.invalid",
             Error::Unsupported { .. } => "sql.unsupported",
-            Error::Option { .. } => "sql.option",
+            Error::Option { .. } | Error::CatalogOption { .. } => "sql.option",
             Error::Data(_) => "data.invalid",
             Error::External(_) => "external",
             Error::Internal(_) => "internal",
@@ -47,7 +55,8 @@ impl Error {
         match self {
             Error::Sql { span, .. }
             | Error::Unsupported { span, .. }
-            | Error::Option { span, .. } => Some(*span),
+            | Error::Option { span, .. }
+            | Error::CatalogOption { span, .. } => Some(*span),
             _ => None,
         }
     }

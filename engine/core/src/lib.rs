@@ -3,6 +3,7 @@
 //! [`duckdb_sink::query_duckdb`]; the modules below are the engine's layers.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod catalog;
 pub mod connectors;
 pub mod duckdb_sink;
 pub mod error;

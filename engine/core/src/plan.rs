@@ -152,7 +152,7 @@ struct Provider {
     tables: HashMap<String, SchemaRef>,
 }
 
-fn reference_key(name: &TableReference) -> String {
+pub(crate) fn reference_key(name: &TableReference) -> String {
     match name {
         TableReference::Bare { table } => table.to_string(),
         TableReference::Partial { schema, table } => format!("{schema}.{table}"),
@@ -1205,18 +1205,29 @@ pub fn plan_query(
 
 /// Adds the cast to the sink's declared column types (by position, as Flink's INSERT does).
 pub fn conform_to_sink(query: &mut PlannedQuery, sink: &TableDef, at: Span) -> Result<()> {
+    use crate::connectors::{ConnectorSpec, Takes};
     let connector = sink.option("connector").map(|(c, _)| c).unwrap_or_default();
-    if let (Some(node), true) = (
-        &query.updating,
-        ["filesystem", "duckdb"].contains(&connector),
-    ) {
-        return Err(Error::Sql {
-            message: format!(
-                "table '{}' (connector '{connector}') only takes appends, but the query's result is updating: it is produced by {node}. Use a windowed aggregation, or a sink that takes updates ('print')",
-                sink.name
+    let takes = ConnectorSpec::find(connector).map(|c| c.takes);
+    if let Some(node) = &query.updating {
+        let hint = match takes {
+            Some(Takes::Updates) => None,
+            Some(Takes::UpdatesWithPrimaryKey) if !sink.primary_key.is_empty() => None,
+            Some(Takes::UpdatesWithPrimaryKey) => Some(
+                "Declare PRIMARY KEY (...) NOT ENFORCED on the table to make it an upsert sink, or use a windowed aggregation",
             ),
-            span: at,
-        });
+            _ => Some(
+                "Use a windowed aggregation, or a sink that takes updates ('print', or 'duckdb' with a PRIMARY KEY)",
+            ),
+        };
+        if let Some(hint) = hint {
+            return Err(Error::Sql {
+                message: format!(
+                    "table '{}' (connector '{connector}') only takes appends, but the query's result is updating: it is produced by {node}. {hint}",
+                    sink.name
+                ),
+                span: at,
+            });
+        }
     }
     let target = Arc::new(sink.arrow_schema());
     let produced = &query.schema;

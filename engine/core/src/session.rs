@@ -1,18 +1,22 @@
-//! A session runs a script: `SET` and `CREATE TABLE` build its catalog, every `INSERT INTO`
-//! and query is planned and validated before the first job starts, then jobs run in order.
+//! A session runs a script: `SET`, `CREATE TABLE`, `CREATE CATALOG` and `USE` build its
+//! catalog, every `INSERT INTO` and query is planned and validated before the first job
+//! starts, then catalog tables are created and jobs run, in order.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
+use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan};
 use weir_api::{JobMetrics, RunReport, SinkReport, Span};
 
-use crate::connectors::{open_sink, open_source, validate, Role, Sink};
+use crate::catalog::{CatalogDef, Catalogs};
+use crate::connectors::{open_sink, open_source, resolve_path, validate, Role, Sink};
 use crate::plan::{conform_to_sink, plan_query, PlannedQuery};
 use crate::sql::query::parse_query;
-use crate::sql::{parse_script, Statement, TableDef};
+use crate::sql::{parse_script, span_of, Statement, TableDef};
 use crate::{Error, Result, RunOptions};
 
 /// A planned job: a query and where its rows go.
@@ -33,6 +37,10 @@ enum Step {
     Run(Box<Job>),
     /// EXPLAIN: the plan's text is the result; nothing runs.
     Explain(String),
+    /// `CREATE TABLE` in a catalog: the table is created in the catalog's DuckDB file.
+    CreateCatalogTable(Box<TableDef>),
+    /// `CREATE DATABASE` in a catalog: a schema in its DuckDB file.
+    CreateDatabase(Box<CatalogDef>, String),
 }
 
 /// Keeps the rows of an ad-hoc query.
@@ -87,31 +95,86 @@ fn explain_result(text: String) -> Result<QueryResult> {
     })
 }
 
+/// What names resolve to while a script is planned: the session's tables, settings and
+/// catalogs, copied so that a script that fails to plan changes nothing.
+#[derive(Clone, Default)]
+struct State {
+    tables: HashMap<String, TableDef>,
+    config: BTreeMap<String, String>,
+    catalogs: Catalogs,
+}
+
+impl State {
+    /// The table `name` names: a session table (Flink's `default_catalog`), else a catalog
+    /// table; `None` when no catalog applies and no session table has that name. Errors
+    /// (undeclared catalog, missing catalog table) point at `span`.
+    fn resolve(&self, name: &str, span: Span) -> Result<Option<TableDef>> {
+        if let Some(def) = self.tables.get(Catalogs::session_name(name)) {
+            return Ok(Some(def.clone()));
+        }
+        let Some(location) = self.catalogs.locate(name, span)? else {
+            return Ok(None);
+        };
+        match self.catalogs.lookup(&location, span)? {
+            Some(def) => Ok(Some(def)),
+            None => Err(Error::Sql {
+                message: format!(
+                    "table '{}' does not exist in catalog '{}' ({}): create it with CREATE TABLE {} (...), in the script or in an init file (weir run -i)",
+                    location.name(),
+                    location.catalog.name,
+                    location.catalog.path.display(),
+                    location.name()
+                ),
+                span,
+            }),
+        }
+    }
+
+    /// The table an INSERT writes to.
+    fn sink(&self, target: &str, span: Span) -> Result<TableDef> {
+        self.resolve(target, span)?.ok_or_else(|| Error::Sql {
+            message: format!(
+                "table '{target}' is not declared: add CREATE TABLE {target} (...) WITH (...)"
+            ),
+            span,
+        })
+    }
+}
+
+/// How a script is taken.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Planned and run.
+    Run,
+    /// An init file (`weir run -i`): settings and definitions only, run.
+    Init,
+    /// Planned for EXPLAIN: catalog tables are not created, jobs do not run.
+    Explain,
+}
+
 /// Runs scripts against a catalog of declared tables.
 pub struct Session {
     options: RunOptions,
-    tables: HashMap<String, TableDef>,
-    config: BTreeMap<String, String>,
+    state: State,
 }
 
 impl Session {
     pub fn new(options: RunOptions) -> Self {
         Self {
             options,
-            tables: HashMap::new(),
-            config: BTreeMap::new(),
+            state: State::default(),
         }
-    }
-
-    /// Where relative paths of the next scripts resolve (a session that ran an init script
-    /// from another folder, as `weir run -i` does).
-    pub fn set_base_dir(&mut self, dir: std::path::PathBuf) {
-        self.options.base_dir = dir;
     }
 
     /// The value of a `SET` key.
     pub fn config(&self, key: &str) -> Option<&str> {
-        self.config.get(key).map(String::as_str)
+        self.state.config.get(key).map(String::as_str)
+    }
+
+    /// The folder relative paths of the next scripts resolve against (an init file's and the
+    /// job's folders may differ). Tables and catalogs already declared keep their paths.
+    pub fn set_base_dir(&mut self, dir: PathBuf) {
+        self.options.base_dir = dir;
     }
 
     /// Runs every statement of `text`. Nothing runs unless the whole script plans.
@@ -120,84 +183,77 @@ impl Session {
         Ok(report)
     }
 
+    /// Runs an init file, as Flink's SQL client does with `-i`: `SET`, `CREATE` and `USE`
+    /// statements that prepare the session; an INSERT or a query is an error at its position.
+    pub fn execute_init(&mut self, text: &str) -> Result<RunReport> {
+        let statements = parse_script(text, &self.options.vars)?;
+        let (report, _) = self.run_statements(&statements, Mode::Init)?;
+        Ok(report)
+    }
+
     /// Like [`Session::execute`], also returning the rows of ad-hoc queries.
     pub fn execute_collect(&mut self, text: &str) -> Result<(RunReport, Vec<QueryResult>)> {
-        let started = Instant::now();
         let statements = parse_script(text, &self.options.vars)?;
-        // Plan everything first against a copy of the catalog.
-        let mut tables = self.tables.clone();
-        let mut config = self.config.clone();
-        let mut jobs = Vec::new();
-        for statement in &statements {
-            match statement {
-                Statement::Set { key, value, span } => {
-                    check_set(key, value, *span)?;
-                    config.insert(key.clone(), value.clone());
-                }
-                Statement::Reset { key, .. } => match key {
-                    Some(k) => {
-                        config.remove(k);
-                    }
-                    None => config.clear(),
-                },
-                Statement::CreateTable(def) => {
-                    if tables.contains_key(&def.name) {
-                        if def.if_not_exists {
-                            continue;
-                        }
-                        return Err(Error::Sql {
-                            message: format!("table '{}' already exists", def.name),
-                            span: def.span,
-                        });
-                    }
-                    tables.insert(def.name.clone(), (**def).clone());
-                }
-                Statement::Insert {
-                    target,
-                    target_span,
-                    query,
-                    ..
-                } => {
-                    let sink = tables.get(target).cloned().ok_or_else(|| Error::Sql {
-                        message: format!("table '{target}' is not declared: add CREATE TABLE {target} (...) WITH (...)"),
-                        span: *target_span,
-                    })?;
-                    validate(&sink, Role::Sink)?;
-                    let mut planned = self.plan(query.clone(), &tables, &config)?;
-                    conform_to_sink(&mut planned, &sink, *target_span)?;
-                    jobs.push(Step::Run(Box::new(Job {
-                        query: planned,
-                        target: Target::Table(sink),
-                        config: self.job_config(&config),
-                    })));
-                }
-                Statement::Explain { inner, .. } => {
-                    jobs.push(Step::Explain(
-                        self.explain_statement(inner, &tables, &config)?,
-                    ));
-                }
-                Statement::Query { query, .. } => {
-                    let planned = self.plan(query.clone(), &tables, &config)?;
-                    jobs.push(Step::Run(Box::new(Job {
-                        query: planned,
-                        target: Target::Collect,
-                        config: self.job_config(&config),
-                    })));
-                }
-            }
+        self.run_statements(&statements, Mode::Run)
+    }
+
+    /// The streaming plan of every query and INSERT in a script, as EXPLAIN prints it. The
+    /// script's definitions are applied to the session (catalog tables are remembered, not
+    /// created); nothing runs.
+    pub fn explain_script(&mut self, text: &str) -> Result<Vec<String>> {
+        let statements = parse_script(text, &self.options.vars)?;
+        let mut state = self.state.clone();
+        let steps = self.plan_statements(&statements, &mut state, Mode::Explain)?;
+        self.state = state;
+        Ok(steps
+            .into_iter()
+            .filter_map(|step| match step {
+                Step::Run(job) => Some(describe(&job)),
+                Step::Explain(text) => Some(text),
+                Step::CreateCatalogTable(_) | Step::CreateDatabase(..) => None,
+            })
+            .collect())
+    }
+
+    /// An init file's statements prepare the session and print nothing: the same check as
+    /// [`Session::execute_init`], for `weir run -i ... --explain`.
+    pub fn explain_init(&mut self, text: &str) -> Result<()> {
+        let statements = parse_script(text, &self.options.vars)?;
+        check_init(&statements)?;
+        self.explain_script(text).map(|_| ())
+    }
+
+    fn run_statements(
+        &mut self,
+        statements: &[Statement],
+        mode: Mode,
+    ) -> Result<(RunReport, Vec<QueryResult>)> {
+        let started = Instant::now();
+        if mode == Mode::Init {
+            check_init(statements)?;
         }
-        self.tables = tables;
-        self.config = config;
+        // Plan everything first against a copy of the session's state.
+        let mut state = self.state.clone();
+        let steps = self.plan_statements(statements, &mut state, mode)?;
+        self.state = state;
         let mut report = RunReport {
             statements: statements.len(),
             ..RunReport::default()
         };
         let mut results = Vec::new();
-        for step in jobs {
+        for step in steps {
             let job = match step {
                 Step::Run(job) => *job,
                 Step::Explain(text) => {
                     results.push(explain_result(text)?);
+                    continue;
+                }
+                Step::CreateCatalogTable(def) => {
+                    crate::duckdb_sink::create_table(&def, &self.options.base_dir)?;
+                    continue;
+                }
+                Step::CreateDatabase(catalog, database) => {
+                    crate::duckdb_sink::create_schema(&catalog.path, &database)?;
                     continue;
                 }
             };
@@ -242,6 +298,124 @@ impl Session {
         Ok((report, results))
     }
 
+    /// Plans `statements` in order against `state`, which they update.
+    fn plan_statements(
+        &self,
+        statements: &[Statement],
+        state: &mut State,
+        mode: Mode,
+    ) -> Result<Vec<Step>> {
+        let mut steps = Vec::new();
+        for statement in statements {
+            match statement {
+                Statement::Set { key, value, span } => {
+                    check_set(key, value, *span)?;
+                    state.config.insert(key.clone(), value.clone());
+                }
+                Statement::Reset { key, .. } => match key {
+                    Some(k) => {
+                        state.config.remove(k);
+                    }
+                    None => state.config.clear(),
+                },
+                Statement::CreateCatalog(decl) => {
+                    state.catalogs.define(decl, &self.options.base_dir)?;
+                }
+                Statement::CreateDatabase {
+                    name,
+                    if_not_exists,
+                    span,
+                } => {
+                    if let Some((catalog, database)) =
+                        state
+                            .catalogs
+                            .create_database(name, *if_not_exists, *span)?
+                    {
+                        if mode != Mode::Explain {
+                            steps.push(Step::CreateDatabase(Box::new(catalog), database));
+                        }
+                    }
+                }
+                Statement::Use {
+                    catalog,
+                    name,
+                    span,
+                } => state.catalogs.use_name(*catalog, name, *span)?,
+                Statement::CreateTable(def) => {
+                    // A table without a connector, outside TEMPORARY, belongs to the current
+                    // or named catalog, as in Flink.
+                    let location = if def.temporary || def.option("connector").is_some() {
+                        None
+                    } else {
+                        state.catalogs.locate(&def.name, def.span)?
+                    };
+                    if let Some(location) = location {
+                        if let Some(created) = state.catalogs.create(def, &location)? {
+                            if mode != Mode::Explain {
+                                steps.push(Step::CreateCatalogTable(Box::new(created)));
+                            }
+                        }
+                        continue;
+                    }
+                    let name = Catalogs::session_name(&def.name).to_string();
+                    if state.tables.contains_key(&name) {
+                        if def.if_not_exists {
+                            continue;
+                        }
+                        return Err(Error::Sql {
+                            message: format!("table '{}' already exists", def.name),
+                            span: def.span,
+                        });
+                    }
+                    let mut def = (**def).clone();
+                    def.name = name.clone();
+                    self.anchor_paths(&mut def);
+                    state.tables.insert(name, def);
+                }
+                Statement::Insert {
+                    target,
+                    target_span,
+                    query,
+                    ..
+                } => {
+                    let sink = state.sink(target, *target_span)?;
+                    validate(&sink, Role::Sink)?;
+                    let mut planned = self.plan(query, state)?;
+                    conform_to_sink(&mut planned, &sink, *target_span)?;
+                    steps.push(Step::Run(Box::new(Job {
+                        query: planned,
+                        target: Target::Table(sink),
+                        config: self.job_config(&state.config),
+                    })));
+                }
+                Statement::Explain { inner, .. } => {
+                    steps.push(Step::Explain(self.explain_statement(inner, state)?));
+                }
+                Statement::Query { query, .. } => {
+                    let planned = self.plan(query, state)?;
+                    steps.push(Step::Run(Box::new(Job {
+                        query: planned,
+                        target: Target::Collect,
+                        config: self.job_config(&state.config),
+                    })));
+                }
+            }
+        }
+        Ok(steps)
+    }
+
+    /// A table's `path` made absolute against the folder of the script that declares it, so
+    /// it stays right when a later script (the job after an init file) lives elsewhere.
+    fn anchor_paths(&self, def: &mut TableDef) {
+        for (key, value, _) in def.options.iter_mut() {
+            if key == "path" {
+                *value = resolve_path(value, &self.options.base_dir)
+                    .display()
+                    .to_string();
+            }
+        }
+    }
+
     /// The job settings in force after the `SET`s so far.
     fn job_config(&self, config: &BTreeMap<String, String>) -> crate::job::JobConfig {
         let watermark_interval_ms = config
@@ -274,49 +448,36 @@ impl Session {
         crate::plan::PlanOptions { state_ttl }
     }
 
-    fn plan(
-        &self,
-        tokens: Vec<datafusion::sql::sqlparser::tokenizer::TokenWithSpan>,
-        tables: &HashMap<String, TableDef>,
-        config: &BTreeMap<String, String>,
-    ) -> Result<PlannedQuery> {
-        let parsed = parse_query(tokens)?;
-        let planned = plan_query(&parsed, tables, &Self::plan_options(config))?;
+    /// Plans a query: the tables it reads are the session's, plus the catalog tables its
+    /// names resolve to.
+    fn plan(&self, tokens: &[TokenWithSpan], state: &State) -> Result<PlannedQuery> {
+        let parsed = parse_query(tokens.to_vec())?;
+        let mut tables = state.tables.clone();
+        let statement = datafusion::sql::parser::Statement::Statement(Box::new(
+            datafusion::sql::sqlparser::ast::Statement::Query(parsed.query.clone()),
+        ));
+        let (references, _) = datafusion::sql::resolve::resolve_table_references(&statement, false)
+            .map_err(|e| Error::Internal(format!("cannot list the query's tables: {e}")))?;
+        for reference in references {
+            let key = crate::plan::reference_key(&reference);
+            if tables.contains_key(&key) {
+                continue;
+            }
+            let span = reference_span(tokens, &key).unwrap_or(parsed.span);
+            // Names that resolve to nothing are left to the planner, whose error says so.
+            if let Some(def) = state.resolve(&key, span)? {
+                tables.insert(key, def);
+            }
+        }
+        let planned = plan_query(&parsed, &tables, &Self::plan_options(&state.config))?;
         for def in planned.source.tables() {
             validate(def, Role::Source)?;
         }
         Ok(planned)
     }
 
-    /// The streaming plan of every query in a script, as EXPLAIN prints it; DDL and SET
-    /// statements are applied to the session on the way.
-    pub fn explain_script(&mut self, text: &str) -> Result<Vec<String>> {
-        let mut plans = Vec::new();
-        for statement in parse_script(text, &self.options.vars)? {
-            match statement {
-                Statement::CreateTable(def) => {
-                    self.tables.insert(def.name.clone(), *def);
-                }
-                Statement::Set { key, value, .. } => {
-                    self.config.insert(key, value);
-                }
-                Statement::Reset { .. } => {}
-                Statement::Explain { inner, .. } => {
-                    plans.push(self.explain_statement(&inner, &self.tables, &self.config)?)
-                }
-                other => plans.push(self.explain_statement(&other, &self.tables, &self.config)?),
-            }
-        }
-        Ok(plans)
-    }
-
     /// The streaming plan of an INSERT or a query.
-    fn explain_statement(
-        &self,
-        statement: &Statement,
-        tables: &HashMap<String, TableDef>,
-        config: &BTreeMap<String, String>,
-    ) -> Result<String> {
+    fn explain_statement(&self, statement: &Statement, state: &State) -> Result<String> {
         match statement {
             Statement::Insert {
                 target,
@@ -324,28 +485,73 @@ impl Session {
                 query,
                 ..
             } => {
-                let sink = tables.get(target).cloned().ok_or_else(|| Error::Sql {
-                    message: format!("table '{target}' is not declared"),
-                    span: *target_span,
-                })?;
-                let mut planned = self.plan(query.clone(), tables, config)?;
+                let sink = state.sink(target, *target_span)?;
+                let mut planned = self.plan(query, state)?;
                 conform_to_sink(&mut planned, &sink, *target_span)?;
-                Ok(format!(
-                    "{planned}Sink: {} ({})",
-                    sink.name,
-                    sink.option("connector").map(|(c, _)| c).unwrap_or("?")
-                ))
+                Ok(describe(&Job {
+                    query: planned,
+                    target: Target::Table(sink),
+                    config: self.job_config(&state.config),
+                }))
             }
-            Statement::Query { query, .. } => Ok(format!(
-                "{}Sink: (query result)",
-                self.plan(query.clone(), tables, config)?
-            )),
+            Statement::Query { query, .. } => {
+                Ok(format!("{}Sink: (query result)", self.plan(query, state)?))
+            }
             other => Err(Error::Sql {
                 message: "EXPLAIN needs a query or an INSERT".into(),
                 span: other.span(),
             }),
         }
     }
+}
+
+/// A job's plan as EXPLAIN prints it.
+fn describe(job: &Job) -> String {
+    match &job.target {
+        Target::Table(sink) => {
+            let key = if sink.primary_key.is_empty() {
+                String::new()
+            } else {
+                format!(", upsert on {}", sink.primary_key.join(", "))
+            };
+            format!(
+                "{}Sink: {} ({}{key})",
+                job.query,
+                sink.name,
+                sink.option("connector").map(|(c, _)| c).unwrap_or("?")
+            )
+        }
+        Target::Collect => format!("{}Sink: (query result)", job.query),
+    }
+}
+
+/// An init file holds what prepares a session, not jobs.
+fn check_init(statements: &[Statement]) -> Result<()> {
+    for statement in statements {
+        if let Statement::Insert { span, .. }
+        | Statement::Query { span, .. }
+        | Statement::Explain { span, .. } = statement
+        {
+            return Err(Error::Sql {
+                message: "an init file prepares the session (SET, CREATE CATALOG, CREATE TABLE, USE): INSERT INTO and queries belong in the job's script".into(),
+                span: *span,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Where the dotted name `name` is written among `tokens`, for errors about a reference.
+fn reference_span(tokens: &[TokenWithSpan], name: &str) -> Option<Span> {
+    let parts: Vec<&str> = name.split('.').collect();
+    (0..tokens.len()).find_map(|i| {
+        let matches = parts.iter().enumerate().all(|(n, part)| {
+            let word = matches!(tokens.get(i + 2 * n).map(|t| &t.token), Some(Token::Word(w)) if w.value == *part);
+            let dot = n == 0 || matches!(tokens.get(i + 2 * n - 1).map(|t| &t.token), Some(Token::Period));
+            word && dot
+        });
+        matches.then(|| span_of(&tokens[i]))
+    })
 }
 
 /// `SET` keys that change results and that Weir does not honour yet are refused rather than

@@ -2,6 +2,7 @@
 //! scripts over files, and the conformance cases against Flink's golden outputs.
 
 mod conformance;
+mod duckdb_tables;
 mod kafka;
 mod runs;
 mod slt;

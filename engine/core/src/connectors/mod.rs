@@ -43,13 +43,33 @@ const fn opt(key: &'static str, required: bool, effect: Effect, help: &'static s
     }
 }
 
+/// Which results a sink takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    /// Inserts only.
+    Appends,
+    /// Changelogs too (`+I`, `-U`, `+U`, `-D`).
+    Updates,
+    /// Changelogs when the table declares a PRIMARY KEY (an upsert sink); appends otherwise.
+    UpdatesWithPrimaryKey,
+}
+
 /// A connector's declaration.
 #[derive(Debug)]
 pub struct ConnectorSpec {
     pub name: &'static str,
     pub source: bool,
     pub sink: bool,
+    /// What its sink takes.
+    pub takes: Takes,
     pub options: &'static [OptionSpec],
+}
+
+impl ConnectorSpec {
+    /// The declaration of connector `name`.
+    pub fn find(name: &str) -> Option<&'static ConnectorSpec> {
+        CONNECTORS.iter().find(|c| c.name == name)
+    }
 }
 
 use Effect::{Honoured, RuntimeOnly};
@@ -128,6 +148,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         name: "filesystem",
         source: true,
         sink: true,
+        takes: Takes::Appends,
         options: &[
             opt("connector", true, Honoured, "'filesystem'"),
             opt("path", true, Honoured, "a file or directory; relative paths resolve against the script's folder; file:// URLs accepted"),
@@ -151,6 +172,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         name: "print",
         source: false,
         sink: true,
+        takes: Takes::Updates,
         options: &[
             opt("connector", true, Honoured, "'print'"),
             opt("print-identifier", false, Honoured, "a prefix for every printed row"),
@@ -162,22 +184,26 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         name: "kafka",
         source: true,
         sink: true,
+        takes: Takes::Appends,
         options: KAFKA_ALL,
     },
     ConnectorSpec {
         name: "upsert-kafka",
         source: false,
         sink: true,
+        takes: Takes::UpdatesWithPrimaryKey,
         options: UPSERT_KAFKA_ALL,
     },
     ConnectorSpec {
         name: "duckdb",
-        source: false,
+        source: true,
         sink: true,
+        takes: Takes::UpdatesWithPrimaryKey,
         options: &[
             opt("connector", true, Honoured, "'duckdb'"),
-            opt("path", true, Honoured, "the database file; created if missing; relative paths resolve against the script's folder"),
-            opt("table-name", true, Honoured, "the table, optionally schema-qualified; created if missing"),
+            opt("path", true, Honoured, "the database file; created by a sink if missing; relative paths resolve against the script's folder"),
+            opt("table-name", true, Honoured, "the table, optionally schema-qualified; a sink creates it if missing (with the DDL's PRIMARY KEY); a source reads it whole"),
+            opt("sink.buffer-flush.max-rows", false, Honoured, "with a PRIMARY KEY: changes staged before they are merged into the table (default 100000; every commit merges too)"),
             opt("sink.parallelism", false, RuntimeOnly, "sink parallelism"),
         ],
     },
@@ -335,7 +361,7 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
 }
 
 /// Levenshtein distance, for "did you mean" hints.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut row: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -378,6 +404,8 @@ pub enum SourceOffset {
     Values { emitted: bool },
     /// A log (Kafka or the embedded log): the next offset to read of each partition.
     Log { positions: Vec<PartitionOffset> },
+    /// Sources that read a table whole (DuckDB): the rows emitted so far.
+    Rows { emitted: u64 },
 }
 
 /// The next offset to read of one topic partition.
@@ -440,8 +468,12 @@ pub trait Sink: Send {
 pub fn open_source(def: &TableDef, base: &Path) -> Result<Box<dyn Source>> {
     let spec = validate(def, Role::Source)?;
     match spec.name {
+        "filesystem" => Ok(Box::new(filesystem::FileSource::open(def, base)?)),
+        "duckdb" => Ok(Box::new(crate::duckdb_sink::DuckDbSource::open(def, base)?)),
         "kafka" => Ok(Box::new(kafka::KafkaSource::open(def, base)?)),
-        _ => Ok(Box::new(filesystem::FileSource::open(def, base)?)),
+        other => Err(Error::Internal(format!(
+            "connector '{other}' has no source"
+        ))),
     }
 }
 

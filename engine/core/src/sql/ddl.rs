@@ -27,6 +27,8 @@ pub struct TableDef {
     pub computed: Vec<ComputedColumn>,
     pub watermark: Option<WatermarkDef>,
     pub primary_key: Vec<String>,
+    /// Where `PRIMARY KEY` is written, when it is.
+    pub primary_key_span: Option<Span>,
     /// `WITH` options in the order written, with the position of each key.
     pub options: Vec<(String, String, Span)>,
     pub span: Span,
@@ -219,11 +221,7 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
     };
     let temporary = c.eat_keyword(Keyword::TEMPORARY);
     c.expect_keyword(Keyword::TABLE, "TABLE")?;
-    let if_not_exists = c.eat_keyword(Keyword::IF);
-    if if_not_exists {
-        c.expect_keyword(Keyword::NOT, "NOT EXISTS")?;
-        c.expect_keyword(Keyword::EXISTS, "EXISTS")?;
-    }
+    let if_not_exists = if_not_exists(&mut c)?;
     let (name, next) = parse_object_name(tokens, c.pos)?;
     c.pos = next;
     let mut def = TableDef {
@@ -234,6 +232,7 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
         computed: vec![],
         watermark: None,
         primary_key: vec![],
+        primary_key_span: None,
         options: vec![],
         span,
     };
@@ -256,27 +255,13 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
         });
     }
     if c.eat_keyword(Keyword::WITH) {
-        c.expect(&Token::LParen)?;
-        loop {
-            let key_span = c.span();
-            let key = c.string("an option name")?;
-            c.expect(&Token::Eq)?;
-            let value = c.string("an option value")?;
-            if def.options.iter().any(|(k, _, _)| *k == key) {
-                return Err(Error::Option {
-                    table: def.name.clone(),
-                    option: key,
-                    message: "given twice".into(),
-                    span: key_span,
-                });
-            }
-            def.options.push((key, value, key_span));
-            if c.eat(&Token::Comma) {
-                continue;
-            }
-            c.expect(&Token::RParen)?;
-            break;
-        }
+        let table = def.name.clone();
+        def.options = parse_options(&mut c, |option, span| Error::Option {
+            table: table.clone(),
+            option,
+            message: "given twice".into(),
+            span,
+        })?;
     }
     if c.keyword() == Some(Keyword::LIKE) {
         return Err(Error::Unsupported {
@@ -286,6 +271,19 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
     }
     if c.pos < tokens.len() {
         return Err(c.error("unexpected text after CREATE TABLE".into()));
+    }
+    if let Some(span) = def.primary_key_span {
+        if let Some(missing) = def.primary_key.iter().find(|k| def.column(k).is_none()) {
+            let what = if def.computed.iter().any(|c| &c.name == missing) {
+                "a computed column (a key is made of physical columns)"
+            } else {
+                "not a column"
+            };
+            return Err(Error::Sql {
+                message: format!("PRIMARY KEY names '{missing}', which is {what}"),
+                span,
+            });
+        }
     }
     if let Some(wm) = def
         .watermark
@@ -317,6 +315,129 @@ pub fn parse_create_table(tokens: &[TokenWithSpan]) -> Result<TableDef> {
         }
     }
     Ok(def)
+}
+
+/// `( 'key' = 'value', ... )` after `WITH`, each key with its position; `twice` makes the
+/// error for a key given twice.
+fn parse_options(
+    c: &mut Cursor<'_>,
+    twice: impl Fn(String, Span) -> Error,
+) -> Result<Vec<(String, String, Span)>> {
+    let mut options: Vec<(String, String, Span)> = Vec::new();
+    c.expect(&Token::LParen)?;
+    loop {
+        let key_span = c.span();
+        let key = c.string("an option name")?;
+        c.expect(&Token::Eq)?;
+        let value = c.string("an option value")?;
+        if options.iter().any(|(k, _, _)| *k == key) {
+            return Err(twice(key, key_span));
+        }
+        options.push((key, value, key_span));
+        if c.eat(&Token::Comma) {
+            continue;
+        }
+        c.expect(&Token::RParen)?;
+        break;
+    }
+    Ok(options)
+}
+
+/// `CREATE CATALOG [IF NOT EXISTS] name [COMMENT '...'] WITH (...)`.
+#[derive(Debug, Clone)]
+pub struct CatalogDecl {
+    pub name: String,
+    pub if_not_exists: bool,
+    pub options: Vec<(String, String, Span)>,
+    pub span: Span,
+}
+
+impl CatalogDecl {
+    /// The value of option `key` and its position.
+    pub fn option(&self, key: &str) -> Option<(&str, Span)> {
+        self.options
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, v, s)| (v.as_str(), *s))
+    }
+}
+
+/// Whether the word at `pos` is `word` (unquoted, any case): for words sqlparser does not
+/// know as keywords.
+pub(crate) fn word_at(tokens: &[TokenWithSpan], pos: usize, word: &str) -> bool {
+    matches!(tokens.get(pos).map(|t| &t.token), Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word))
+}
+
+/// Parses `CREATE CATALOG ...` from the statement's tokens.
+pub fn parse_create_catalog(tokens: &[TokenWithSpan]) -> Result<CatalogDecl> {
+    let span = span_of(&tokens[0]);
+    let mut c = Cursor {
+        tokens,
+        pos: 2,
+        pending_gt: false,
+    };
+    let if_not_exists = if_not_exists(&mut c)?;
+    let name = c.identifier("a catalog name")?;
+    if c.peek() == Some(&Token::Period) {
+        return Err(c.error("a catalog name has one part".into()));
+    }
+    if c.eat_keyword(Keyword::COMMENT) {
+        c.string("a comment")?;
+    }
+    if !c.eat_keyword(Keyword::WITH) {
+        return Err(c.error("expected WITH ('type' = ..., ...)".into()));
+    }
+    let catalog = name.clone();
+    let options = parse_options(&mut c, |option, span| Error::CatalogOption {
+        catalog: catalog.clone(),
+        option,
+        message: "given twice".into(),
+        span,
+    })?;
+    if c.pos < tokens.len() {
+        return Err(c.error("unexpected text after CREATE CATALOG".into()));
+    }
+    Ok(CatalogDecl {
+        name,
+        if_not_exists,
+        options,
+        span,
+    })
+}
+
+/// Parses `CREATE DATABASE [IF NOT EXISTS] [catalog.]name [COMMENT '...']`: the dotted name
+/// and whether IF NOT EXISTS was given.
+pub fn parse_create_database(tokens: &[TokenWithSpan]) -> Result<(String, bool)> {
+    let mut c = Cursor {
+        tokens,
+        pos: 2,
+        pending_gt: false,
+    };
+    let if_not_exists = if_not_exists(&mut c)?;
+    let (name, next) = parse_object_name(tokens, c.pos)?;
+    c.pos = next;
+    if c.eat_keyword(Keyword::COMMENT) {
+        c.string("a comment")?;
+    }
+    if c.keyword() == Some(Keyword::WITH) {
+        return Err(Error::Unsupported {
+            construct: "database properties (WITH after CREATE DATABASE)".into(),
+            span: c.span(),
+        });
+    }
+    if c.pos < tokens.len() {
+        return Err(c.error("unexpected text after CREATE DATABASE".into()));
+    }
+    Ok((name, if_not_exists))
+}
+
+fn if_not_exists(c: &mut Cursor<'_>) -> Result<bool> {
+    if c.eat_keyword(Keyword::IF) {
+        c.expect_keyword(Keyword::NOT, "NOT EXISTS")?;
+        c.expect_keyword(Keyword::EXISTS, "EXISTS")?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
@@ -368,6 +489,7 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
             if c.eat_keyword(Keyword::CONSTRAINT) {
                 c.identifier("a constraint name")?;
             }
+            set_primary_key_span(def, c.span())?;
             c.expect_keyword(Keyword::PRIMARY, "PRIMARY KEY")?;
             c.expect_keyword(Keyword::KEY, "KEY")?;
             c.expect(&Token::LParen)?;
@@ -429,6 +551,7 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
                     nullable = false;
                 } else if c.eat_keyword(Keyword::NULL) {
                 } else if c.keyword() == Some(Keyword::PRIMARY) {
+                    set_primary_key_span(def, c.span())?;
                     c.pos += 1;
                     c.expect_keyword(Keyword::KEY, "KEY")?;
                     expect_not_enforced(c)?;
@@ -458,6 +581,18 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
             });
         }
     }
+    Ok(())
+}
+
+/// A table has one primary key.
+fn set_primary_key_span(def: &mut TableDef, span: Span) -> Result<()> {
+    if def.primary_key_span.is_some() {
+        return Err(Error::Sql {
+            message: format!("table '{}' declares PRIMARY KEY twice", def.name),
+            span,
+        });
+    }
+    def.primary_key_span = Some(span);
     Ok(())
 }
 
@@ -738,6 +873,94 @@ mod tests {
                 .unwrap_err();
         assert!(
             err.to_string().contains("'ts', which is not a column"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn primary_key_must_name_physical_columns_once() {
+        let err =
+            table("CREATE TABLE t (\n id STRING,\n PRIMARY KEY (idd) NOT ENFORCED)").unwrap_err();
+        assert_eq!(err.span(), Some(Span { line: 3, column: 2 }));
+        assert!(
+            err.to_string()
+                .contains("PRIMARY KEY names 'idd', which is not a column"),
+            "{err}"
+        );
+        let err = table("CREATE TABLE t (id STRING, c AS UPPER(id), PRIMARY KEY (c) NOT ENFORCED)")
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("which is a computed column"),
+            "{err}"
+        );
+        let err = table(
+            "CREATE TABLE t (id STRING PRIMARY KEY NOT ENFORCED, PRIMARY KEY (id) NOT ENFORCED)",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("declares PRIMARY KEY twice"),
+            "{err}"
+        );
+        let t = table(
+            "CREATE TABLE t (a STRING, b INT, CONSTRAINT pk PRIMARY KEY (a, b) NOT ENFORCED)",
+        )
+        .unwrap();
+        assert_eq!(t.primary_key, ["a", "b"]);
+        assert!(t.options.is_empty());
+    }
+
+    #[test]
+    fn create_catalog_keeps_its_options_and_their_positions() {
+        let stmts = parse_script(
+            "CREATE CATALOG IF NOT EXISTS polaris COMMENT 'lake'\nWITH ('type' = 'duckdb', 'path' = 'x.duckdb');\nCREATE DATABASE IF NOT EXISTS polaris.a;\nUSE CATALOG polaris;\nUSE polaris.a",
+            &HashMap::new(),
+        )
+        .unwrap();
+        match &stmts[0] {
+            Statement::CreateCatalog(c) => {
+                assert_eq!(c.name, "polaris");
+                assert!(c.if_not_exists);
+                assert_eq!(
+                    c.option("path"),
+                    Some((
+                        "x.duckdb",
+                        Span {
+                            line: 2,
+                            column: 26
+                        }
+                    ))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(&stmts[1], Statement::CreateDatabase { name, if_not_exists: true, .. } if name == "polaris.a")
+        );
+        assert!(
+            matches!(&stmts[2], Statement::Use { catalog: true, name, .. } if name == "polaris")
+        );
+        assert!(
+            matches!(&stmts[3], Statement::Use { catalog: false, name, .. } if name == "polaris.a")
+        );
+        let err = parse_script(
+            "CREATE CATALOG a.b WITH ('type' = 'duckdb')",
+            &HashMap::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("one part"), "{err}");
+        let err = parse_script(
+            "CREATE CATALOG c WITH ('type' = 'duckdb', 'type' = 'x')",
+            &HashMap::new(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("catalog 'c': option 'type': given twice"),
+            "{err}"
+        );
+        let err = parse_script("USE CATALOG a.b", &HashMap::new()).unwrap_err();
+        assert!(
+            err.to_string().contains("USE CATALOG expects one name"),
             "{err}"
         );
     }

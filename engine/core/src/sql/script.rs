@@ -9,7 +9,9 @@ use datafusion::sql::sqlparser::keywords::Keyword;
 use datafusion::sql::sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 use weir_api::Span;
 
-use super::ddl::{parse_create_table, TableDef};
+use super::ddl::{
+    parse_create_catalog, parse_create_database, parse_create_table, word_at, CatalogDecl, TableDef,
+};
 use super::span_of;
 use crate::{Error, Result};
 
@@ -26,6 +28,20 @@ pub enum Statement {
     Reset { key: Option<String>, span: Span },
     /// `CREATE [TEMPORARY] TABLE ...`.
     CreateTable(Box<TableDef>),
+    /// `CREATE CATALOG [IF NOT EXISTS] name WITH (...)`.
+    CreateCatalog(Box<CatalogDecl>),
+    /// `CREATE DATABASE [IF NOT EXISTS] [catalog.]name`.
+    CreateDatabase {
+        name: String,
+        if_not_exists: bool,
+        span: Span,
+    },
+    /// `USE CATALOG name` (`catalog` true) or `USE [catalog.]database`.
+    Use {
+        catalog: bool,
+        name: String,
+        span: Span,
+    },
     /// `INSERT INTO target SELECT ...` or `INSERT INTO target VALUES ...`.
     Insert {
         target: String,
@@ -134,8 +150,11 @@ impl Statement {
             | Statement::Reset { span, .. }
             | Statement::Insert { span, .. }
             | Statement::Query { span, .. }
-            | Statement::Explain { span, .. } => *span,
+            | Statement::Explain { span, .. }
+            | Statement::CreateDatabase { span, .. }
+            | Statement::Use { span, .. } => *span,
             Statement::CreateTable(def) => def.span,
+            Statement::CreateCatalog(decl) => decl.span,
         }
     }
 }
@@ -170,6 +189,17 @@ fn parse_statement(
                 Ok(Statement::CreateTable(Box::new(parse_create_table(
                     &tokens,
                 )?)))
+            } else if word_at(&tokens, 1, "CATALOG") {
+                Ok(Statement::CreateCatalog(Box::new(parse_create_catalog(
+                    &tokens,
+                )?)))
+            } else if word_at(&tokens, 1, "DATABASE") {
+                let (name, if_not_exists) = parse_create_database(&tokens)?;
+                Ok(Statement::CreateDatabase {
+                    name,
+                    if_not_exists,
+                    span,
+                })
             } else {
                 let what = tokens
                     .iter()
@@ -185,6 +215,7 @@ fn parse_statement(
             }
         }
         Some(Keyword::INSERT) => parse_insert(tokens, span),
+        _ if word_at(&tokens, 0, "USE") => parse_use(&tokens, span),
         Some(Keyword::EXPLAIN) => {
             let mut rest = tokens[1..].to_vec();
             if keyword_at(&rest, 0) == Some(Keyword::PLAN)
@@ -301,6 +332,37 @@ fn parse_insert(tokens: Vec<TokenWithSpan>, span: Span) -> Result<Statement> {
         target_span,
         query,
         span,
+    })
+}
+
+/// `USE CATALOG name` or `USE [catalog.]database`.
+fn parse_use(tokens: &[TokenWithSpan], span: Span) -> Result<Statement> {
+    // `USE CATALOG x`; but `USE catalog` alone names a database called "catalog".
+    let catalog = word_at(tokens, 1, "CATALOG") && tokens.len() > 2;
+    let start = if catalog { 2 } else { 1 };
+    if start >= tokens.len() {
+        return Err(Error::Sql {
+            message: "USE expects a database, or CATALOG and a catalog".into(),
+            span,
+        });
+    }
+    let (name, next) = super::ddl::parse_object_name(tokens, start)?;
+    let parts = name.split('.').count();
+    if next < tokens.len() || (catalog && parts > 1) || parts > 2 {
+        let at = tokens.get(next).map(span_of).unwrap_or(span);
+        return Err(Error::Sql {
+            message: if catalog {
+                "USE CATALOG expects one name".into()
+            } else {
+                "USE expects a database or catalog.database".into()
+            },
+            span: at,
+        });
+    }
+    Ok(Statement::Use {
+        catalog,
+        name,
+        span: span_of(&tokens[start]),
     })
 }
 
