@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use duckdb::{AccessMode, Config, Connection};
+use duckdb::Connection;
 use weir_api::Span;
 
 use crate::connectors::{edit_distance, resolve_path, Effect, OptionSpec};
@@ -451,8 +451,7 @@ fn open_read_only(path: &Path) -> Result<Option<Connection>> {
     if !path.exists() {
         return Ok(None);
     }
-    let config = Config::default().access_mode(AccessMode::ReadOnly)?;
-    Connection::open_with_flags(path, config)
+    crate::duckdb_sink::connect_read_only(path)
         .map(Some)
         .map_err(|e| {
             Error::External(format!(

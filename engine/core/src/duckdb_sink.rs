@@ -126,13 +126,68 @@ fn split_table_name(full: &str) -> (Option<String>, String) {
     }
 }
 
+/// The read-write DuckDB instances this process has open, by file. DuckDB allows one
+/// instance per file and process; jobs running side by side (the demo's four jobs write one
+/// catalog) get connections to the same instance. Instances stay open until the process ends.
+fn instances() -> &'static std::sync::Mutex<std::collections::HashMap<PathBuf, Connection>> {
+    static OPEN: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<PathBuf, Connection>>,
+    > = std::sync::OnceLock::new();
+    OPEN.get_or_init(Default::default)
+}
+
+/// The key of a database file in [`instances`]: its absolute path, symlinks resolved as far
+/// as they exist.
+fn instance_key(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    match (
+        path.parent().and_then(|d| d.canonicalize().ok()),
+        path.file_name(),
+    ) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// A read-write connection to the database at `path`, sharing this process's instance.
+pub fn connect(path: &Path) -> duckdb::Result<Connection> {
+    let key = instance_key(path);
+    let mut open = instances()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(c) = open.get(&key) {
+        return c.try_clone();
+    }
+    let c = Connection::open(path)?;
+    let clone = c.try_clone()?;
+    open.insert(key, c);
+    Ok(clone)
+}
+
+/// A connection for reading `path`: to this process's instance when it has one (a job of this
+/// process writes it), else a read-only instance of its own.
+pub fn connect_read_only(path: &Path) -> duckdb::Result<Connection> {
+    let key = instance_key(path);
+    if let Some(c) = instances()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+    {
+        return c.try_clone();
+    }
+    let config = Config::default().access_mode(AccessMode::ReadOnly)?;
+    Connection::open_with_flags(path, config)
+}
+
 /// Opens the database file of a `duckdb` table, creating its folder.
 fn open_database(def: &TableDef, path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .map_err(|e| Error::External(format!("cannot create {}: {e}", parent.display())))?;
     }
-    Connection::open(path).map_err(|e| Error::Option {
+    connect(path).map_err(|e| Error::Option {
         table: def.name.clone(),
         option: "path".into(),
         message: format!("cannot open DuckDB database '{}': {e}", path.display()),
@@ -222,7 +277,7 @@ pub fn create_schema(path: &Path, schema: &str) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let conn = Connection::open(path)?;
+    let conn = connect(path)?;
     conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema)))?;
     conn.close().map_err(|(_, e)| Error::from(e))
 }
@@ -515,8 +570,7 @@ impl DuckDbSource {
         if !path.exists() {
             return Err(missing(format!("no DuckDB database at {}", path.display())));
         }
-        let config = Config::default().access_mode(AccessMode::ReadOnly)?;
-        let conn = Connection::open_with_flags(&path, config).map_err(|e| {
+        let conn = connect_read_only(&path).map_err(|e| {
             missing(format!(
                 "cannot open DuckDB database '{}': {e}",
                 path.display()
@@ -598,8 +652,7 @@ pub fn query_duckdb(path: &Path, sql: &str, max_rows: usize) -> Result<ResultPag
             path.display()
         )));
     }
-    let config = Config::default().access_mode(AccessMode::ReadOnly)?;
-    let conn = Connection::open_with_flags(path, config)?;
+    let conn = connect_read_only(path)?;
     let mut stmt = conn.prepare(sql)?;
     let mut page = ResultPage::default();
     let batches = stmt.query_arrow([])?;
