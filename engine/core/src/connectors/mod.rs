@@ -6,6 +6,7 @@ pub mod filesystem;
 pub mod formats;
 pub mod json;
 pub mod kafka;
+pub mod postgres_cdc;
 pub mod print;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub enum Effect {
 
 #[derive(Debug, Clone, Copy)]
 pub struct OptionSpec {
+    /// The option's key; a key ending in `.*` stands for every key with that prefix.
     pub key: &'static str,
     pub required: bool,
     pub effect: Effect,
@@ -49,7 +51,11 @@ pub struct ConnectorSpec {
     pub name: &'static str,
     pub source: bool,
     pub sink: bool,
+    /// Whether its source emits a changelog (updates and deletes), not only inserts.
+    pub changelog: bool,
     pub options: &'static [OptionSpec],
+    /// Checks of option values (and columns) beyond presence, run by [`validate`].
+    pub check: Option<fn(&TableDef) -> Result<()>>,
 }
 
 use Effect::{Honoured, RuntimeOnly};
@@ -128,6 +134,8 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         name: "filesystem",
         source: true,
         sink: true,
+        changelog: false,
+        check: None,
         options: &[
             opt("connector", true, Honoured, "'filesystem'"),
             opt("path", true, Honoured, "a file or directory; relative paths resolve against the script's folder; file:// URLs accepted"),
@@ -151,6 +159,8 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         name: "print",
         source: false,
         sink: true,
+        changelog: false,
+        check: None,
         options: &[
             opt("connector", true, Honoured, "'print'"),
             opt("print-identifier", false, Honoured, "a prefix for every printed row"),
@@ -162,18 +172,24 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         name: "kafka",
         source: true,
         sink: true,
+        changelog: false,
+        check: None,
         options: KAFKA_ALL,
     },
     ConnectorSpec {
         name: "upsert-kafka",
         source: false,
         sink: true,
+        changelog: false,
+        check: None,
         options: UPSERT_KAFKA_ALL,
     },
     ConnectorSpec {
         name: "duckdb",
         source: false,
         sink: true,
+        changelog: false,
+        check: None,
         options: &[
             opt("connector", true, Honoured, "'duckdb'"),
             opt("path", true, Honoured, "the database file; created if missing; relative paths resolve against the script's folder"),
@@ -181,10 +197,18 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
             opt("sink.parallelism", false, RuntimeOnly, "sink parallelism"),
         ],
     },
+    ConnectorSpec {
+        name: "postgres-cdc",
+        source: true,
+        sink: false,
+        changelog: true,
+        check: Some(postgres_cdc::check),
+        options: postgres_cdc::OPTIONS,
+    },
 ];
 
 /// Connectors Flink has that Weir will run but does not yet.
-const PLANNED: &[&str] = &["postgres-cdc", "datagen", "jdbc", "iceberg", "blackhole"];
+const PLANNED: &[&str] = &["datagen", "jdbc", "iceberg", "blackhole"];
 
 /// Whether a table is read or written by the statement at hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,7 +355,18 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
             }
         }
     }
+    if let Some(check) = spec.check {
+        check(def)?;
+    }
     Ok(spec)
+}
+
+/// Whether reading `def` gives a changelog (its connector captures updates and deletes).
+pub fn produces_changelog(def: &TableDef) -> bool {
+    let connector = def.option("connector").map(|(c, _)| c);
+    CONNECTORS
+        .iter()
+        .any(|c| Some(c.name) == connector && c.changelog)
 }
 
 /// Levenshtein distance, for "did you mean" hints.
@@ -378,6 +413,9 @@ pub enum SourceOffset {
     Values { emitted: bool },
     /// A log (Kafka or the embedded log): the next offset to read of each partition.
     Log { positions: Vec<PartitionOffset> },
+    /// A PostgreSQL CDC source: the WAL position after the last transaction it returned (the
+    /// replication slot moves there on commit).
+    Postgres { lsn: u64 },
 }
 
 /// The next offset to read of one topic partition.
@@ -441,6 +479,7 @@ pub fn open_source(def: &TableDef, base: &Path) -> Result<Box<dyn Source>> {
     let spec = validate(def, Role::Source)?;
     match spec.name {
         "kafka" => Ok(Box::new(kafka::KafkaSource::open(def, base)?)),
+        "postgres-cdc" => Ok(Box::new(postgres_cdc::PostgresCdcSource::open(def)?)),
         _ => Ok(Box::new(filesystem::FileSource::open(def, base)?)),
     }
 }
