@@ -3,16 +3,16 @@
 # missing), one cluster under ${WEIR_CACHE:-~/.cache/weir}/postgres with wal_level = logical,
 # listening only on 127.0.0.1:${WEIR_PG_PORT:-54329}. Idempotent and quick when running.
 #
-#   scripts/postgres.sh start    install, create and start the cluster (default); prints the env
+#   scripts/postgres.sh start    install, create and start the cluster (default); prints `env`
 #   scripts/postgres.sh stop     stop it
 #   scripts/postgres.sh status   say whether it runs (exit 1 when not)
-#   scripts/postgres.sh env      print the connection as shell assignments, e.g.
-#                                eval "$(scripts/postgres.sh env)"
+#   scripts/postgres.sh env      print WEIR_TEST_PG=<libpq key=value connection>, what the
+#                                tests read: export "$(scripts/postgres.sh env)"
 #
 # The superuser is `weir` with password `weir` (scram-sha-256 over TCP; the cluster listens on
-# the loopback address only). Tests read WEIR_TEST_PG, a libpq key=value connection string, and
-# use the database `weir_test`; PG_HOST/PG_PORT/DATABASE_USER/DATABASE_PASSWORD are what the
-# sample jobs under sample-jobs/matih/ substitute.
+# the loopback address only); tests use the database `weir_test`. The MATIH sample job takes
+# the same server: DATABASE_USER=weir DATABASE_PASSWORD=weir (PG_HOST and PG_PORT default to
+# it).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -58,11 +58,7 @@ data_root() {
 }
 
 env_lines() {
-  echo "WEIR_TEST_PG='host=127.0.0.1 port=$port user=$user password=$password dbname=$database'"
-  echo "PG_HOST=127.0.0.1"
-  echo "PG_PORT=$port"
-  echo "DATABASE_USER=$user"
-  echo "DATABASE_PASSWORD=$password"
+  echo "WEIR_TEST_PG=host=127.0.0.1 port=$port user=$user password=$password dbname=$database"
 }
 
 dir="$(data_root)"

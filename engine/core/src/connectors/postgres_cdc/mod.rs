@@ -103,16 +103,15 @@ fn option_error(def: &TableDef, key: &str, message: String) -> Error {
 
 /// Characters that make a Flink CDC schema or table name a regular expression.
 fn looks_like_regex(name: &str) -> bool {
-    name.contains(['*', '|', '[', ']', '(', ')', '?', '+', '^', '$', '\\', '{', '}'])
-        || name.contains(".*")
+    name.contains([
+        '*', '|', '[', ']', '(', ')', '?', '+', '^', '$', '\\', '{', '}',
+    ]) || name.contains(".*")
 }
 
 /// Reads and checks the options (no connection is made).
 pub fn read_options(def: &TableDef) -> Result<CdcOptions> {
     let get = |key: &str| def.option(key).map(|(v, _)| v.to_string());
-    let required = |key: &str| {
-        get(key).ok_or_else(|| option_error(def, key, "is required".into()))
-    };
+    let required = |key: &str| get(key).ok_or_else(|| option_error(def, key, "is required".into()));
     for (key, value, span) in &def.options {
         if let Some((_, why)) = REFUSED_DEBEZIUM
             .iter()
@@ -137,9 +136,14 @@ pub fn read_options(def: &TableDef) -> Result<CdcOptions> {
     }
     let port = match get("port") {
         None => 5432,
-        Some(p) => p.trim().parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-            option_error(def, "port", format!("expected a port number, found '{p}'"))
-        })?,
+        Some(p) => p
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| {
+                option_error(def, "port", format!("expected a port number, found '{p}'"))
+            })?,
     };
     let slot = required("slot.name")?;
     if slot.is_empty()
@@ -195,13 +199,18 @@ pub fn read_options(def: &TableDef) -> Result<CdcOptions> {
     }
     let fetch_size = match get("scan.snapshot.fetch.size") {
         None => 1024,
-        Some(v) => v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-            option_error(
-                def,
-                "scan.snapshot.fetch.size",
-                format!("expected a positive number of rows, found '{v}'"),
-            )
-        })?,
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                option_error(
+                    def,
+                    "scan.snapshot.fetch.size",
+                    format!("expected a positive number of rows, found '{v}'"),
+                )
+            })?,
     };
     let connect_timeout = match get("connect.timeout") {
         None => Duration::from_secs(30),
@@ -245,8 +254,8 @@ pub fn read_options(def: &TableDef) -> Result<CdcOptions> {
         Some(p) => (p, "debezium.publication.name"),
         None => (slot.clone(), "slot.name"),
     };
-    let create_publication = get("debezium.publication.autocreate.mode")
-        .is_none_or(|m| m.trim() != "disabled");
+    let create_publication =
+        get("debezium.publication.autocreate.mode").is_none_or(|m| m.trim() != "disabled");
     Ok(CdcOptions {
         hostname: required("hostname")?,
         port,
@@ -357,17 +366,30 @@ mod tests {
     fn bad_values_name_their_option_and_position() {
         let e = err(&[("port", "x")]);
         assert!(
-            e.to_string().contains("option 'port': expected a port number"),
+            e.to_string()
+                .contains("option 'port': expected a port number"),
             "{e}"
         );
         assert_eq!(e.span().map(|s| s.line), Some(10), "the line of 'port'");
         for (key, value, says) in [
-            ("decoding.plugin.name", "decoderbufs", "Weir decodes only 'pgoutput'"),
+            (
+                "decoding.plugin.name",
+                "decoderbufs",
+                "Weir decodes only 'pgoutput'",
+            ),
             ("scan.startup.mode", "timestamp", "expected 'initial'"),
             ("changelog-mode", "x", "expected 'all' or 'upsert'"),
-            ("scan.snapshot.fetch.size", "0", "expected a positive number"),
+            (
+                "scan.snapshot.fetch.size",
+                "0",
+                "expected a positive number",
+            ),
             ("connect.timeout", "soon", "expected a duration"),
-            ("slot.name", "Bad-Name", "is not a replication slot name"),
+            (
+                "slot.name",
+                "Bad-Name",
+                "'Bad-Name' is not a replication slot name",
+            ),
         ] {
             let e = err(&[(key, value)]).to_string();
             assert!(e.contains(&format!("option '{key}': {says}")), "{e}");

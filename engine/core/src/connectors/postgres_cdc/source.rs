@@ -12,9 +12,10 @@
 //! snapshot, so a job restarted before that takes the snapshot again.
 //!
 //! The read position only ever moves to record boundaries the decoder has passed: the end of
-//! a decoded commit, the snapshot's insert position once the flushed WAL reaches it, or a
-//! heartbeat (a non-transactional logical message this source writes when it has caught up,
-//! every `heartbeat.interval.ms`), so that the slot also moves past other tables' changes.
+//! a decoded commit, or the snapshot's insert position once the flushed WAL reaches it. When
+//! it has caught up, the source writes a heartbeat every `heartbeat.interval.ms` (a small
+//! transaction with a logical message), whose commit lets the slot move past other tables'
+//! changes.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -38,6 +39,8 @@ const SNAPSHOT_CURSOR: &str = "weir_snapshot";
 const CHANGES_CURSOR: &str = "weir_changes";
 /// Changes (pgoutput messages) a peek asks for beyond those already returned.
 const PEEK_CHANGES: u64 = 50_000;
+/// How long a caught-up source waits before answering [`Poll::Idle`].
+const IDLE_WAIT: Duration = Duration::from_millis(100);
 /// The prefix of the heartbeat messages this source writes.
 const HEARTBEAT_PREFIX: &str = "weir-heartbeat";
 
@@ -200,12 +203,20 @@ fn connect(def: &TableDef, o: &CdcOptions) -> Result<Client> {
         Some(&SqlState::INVALID_PASSWORD) => option_error(
             def,
             "password",
-            format!("PostgreSQL at {server} refused the password of user '{}': {}", o.username, describe(&e)),
+            format!(
+                "PostgreSQL at {server} refused the password of user '{}': {}",
+                o.username,
+                describe(&e)
+            ),
         ),
         Some(&SqlState::INVALID_AUTHORIZATION_SPECIFICATION) => option_error(
             def,
             "username",
-            format!("PostgreSQL at {server} refused user '{}': {}", o.username, describe(&e)),
+            format!(
+                "PostgreSQL at {server} refused user '{}': {}",
+                o.username,
+                describe(&e)
+            ),
         ),
         Some(&SqlState::INVALID_CATALOG_NAME) => option_error(
             def,
@@ -289,6 +300,7 @@ impl PostgresCdcSource {
             source.begin_snapshot()?;
             return Ok(source);
         }
+        source.lock_slot(def)?;
         match source.existing_slot(def)? {
             Some(confirmed) => {
                 // The slot is where the last run was acknowledged: resume there.
@@ -526,7 +538,36 @@ impl PostgresCdcSource {
     }
 
     fn pg_table(&self) -> String {
-        format!("{}.{}", ident(&self.options.schema), ident(&self.options.table))
+        format!(
+            "{}.{}",
+            ident(&self.options.schema),
+            ident(&self.options.table)
+        )
+    }
+
+    /// Takes a session advisory lock on the slot's name: through the SQL interface a slot is
+    /// busy only during each call, so two jobs could otherwise read (and move) the same slot.
+    fn lock_slot(&mut self, def: &TableDef) -> Result<()> {
+        let key = format!("weir postgres-cdc slot {}", self.options.slot);
+        let locked: bool = self
+            .client
+            .query_one(
+                "SELECT pg_catalog.pg_try_advisory_lock(pg_catalog.hashtextextended($1, 0))",
+                &[&key],
+            )
+            .map_err(|e| external("locking the slot name", e))?
+            .get(0);
+        if !locked {
+            return Err(option_error(
+                def,
+                "slot.name",
+                format!(
+                    "replication slot '{}' is being read by another Weir job; each job needs its own slot",
+                    self.options.slot
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The confirmed position of `slot.name` if it exists, after checking it is ours to use.
@@ -549,11 +590,15 @@ impl PostgresCdcSource {
         let pid: i32 = row.get(4);
         let confirmed: String = row.get(5);
         let problem = if slot_type != "logical" || plugin != "pgoutput" {
-            Some(format!("is a {slot_type} slot with plugin '{plugin}', not a logical 'pgoutput' slot"))
+            Some(format!(
+                "is a {slot_type} slot with plugin '{plugin}', not a logical 'pgoutput' slot"
+            ))
         } else if database != self.options.database {
             Some(format!("belongs to database '{database}'"))
         } else if active {
-            Some(format!("is in use by another connection (PID {pid}); each job needs its own slot"))
+            Some(format!(
+                "is in use by another connection (PID {pid}); each job needs its own slot"
+            ))
         } else {
             None
         };
@@ -607,7 +652,11 @@ impl PostgresCdcSource {
             return Err(option_error(
                 def,
                 option,
-                format!("publication '{name}' does not exist: CREATE PUBLICATION {} FOR TABLE {}", ident(&name), self.pg_table()),
+                format!(
+                    "publication '{name}' does not exist: CREATE PUBLICATION {} FOR TABLE {}",
+                    ident(&name),
+                    self.pg_table()
+                ),
             ));
         }
         // TRUNCATE is not published: Flink CDC skips it too.
@@ -651,9 +700,8 @@ impl PostgresCdcSource {
                 _ => external("creating the replication slot", e),
             })?;
         let text: String = row.get(0);
-        Lsn::parse(&text).ok_or_else(|| {
-            Error::External(format!("postgres-cdc: bad slot position '{text}'"))
-        })
+        Lsn::parse(&text)
+            .ok_or_else(|| Error::External(format!("postgres-cdc: bad slot position '{text}'")))
     }
 
     /// Opens the snapshot: a REPEATABLE READ transaction with a cursor over the table; records
@@ -669,7 +717,9 @@ impl PostgresCdcSource {
         let filter = seen
             .split_once(' ')
             .and_then(|(snapshot, lsn)| SnapshotFilter::parse(snapshot, Lsn::parse(lsn)?))
-            .ok_or_else(|| Error::External(format!("postgres-cdc: cannot read the snapshot '{seen}'")))?;
+            .ok_or_else(|| {
+                Error::External(format!("postgres-cdc: cannot read the snapshot '{seen}'"))
+            })?;
         self.filter = Some(filter);
         let sql = format!(
             "DECLARE {SNAPSHOT_CURSOR} NO SCROLL CURSOR FOR SELECT {} FROM {}",
@@ -684,7 +734,10 @@ impl PostgresCdcSource {
     }
 
     /// The next rows of the snapshot, as inserts.
-    fn poll_snapshot(&mut self, metrics: &mut JobMetrics) -> Result<Option<arrow::record_batch::RecordBatch>> {
+    fn poll_snapshot(
+        &mut self,
+        metrics: &mut JobMetrics,
+    ) -> Result<Option<arrow::record_batch::RecordBatch>> {
         let fetch = self.options.fetch_size;
         let messages = self
             .client
@@ -712,7 +765,10 @@ impl PostgresCdcSource {
         self.take_batch(metrics)
     }
 
-    fn take_batch(&mut self, metrics: &mut JobMetrics) -> Result<Option<arrow::record_batch::RecordBatch>> {
+    fn take_batch(
+        &mut self,
+        metrics: &mut JobMetrics,
+    ) -> Result<Option<arrow::record_batch::RecordBatch>> {
         if self.builder.rows() == 0 {
             return Ok(None);
         }
@@ -739,8 +795,9 @@ impl PostgresCdcSource {
             .batch_execute("BEGIN")
             .map_err(|e| external("reading changes", e))?;
         let flushed = self.query_text("SELECT pg_catalog.pg_current_wal_flush_lsn()::text")?;
-        let flushed = Lsn::parse(&flushed)
-            .ok_or_else(|| Error::External(format!("postgres-cdc: bad WAL position '{flushed}'")))?;
+        let flushed = Lsn::parse(&flushed).ok_or_else(|| {
+            Error::External(format!("postgres-cdc: bad WAL position '{flushed}'"))
+        })?;
         let messages = if self.heartbeat.is_some() {
             ", 'messages', 'true'"
         } else {
@@ -803,10 +860,12 @@ impl PostgresCdcSource {
                     if done.flushed > self.read_to {
                         self.maybe_heartbeat();
                     }
-                    return Ok(match self.take_batch(metrics)? {
-                        Some(b) => Poll::Batch(b),
-                        None => Poll::Idle,
-                    });
+                    if let Some(b) = self.take_batch(metrics)? {
+                        return Ok(Poll::Batch(b));
+                    }
+                    // Caught up: wait a little before saying so, as sources do.
+                    std::thread::sleep(IDLE_WAIT);
+                    return Ok(Poll::Idle);
                 }
                 if done.new {
                     self.peek_extra = PEEK_CHANGES;
@@ -825,7 +884,8 @@ impl PostgresCdcSource {
 
     /// Decodes one message and appends the rows it makes.
     fn apply(&mut self, data: &[u8]) -> Result<()> {
-        let message = pgoutput::decode(data).map_err(|e| Error::Internal(format!("postgres-cdc: {e}")))?;
+        let message =
+            pgoutput::decode(data).map_err(|e| Error::Internal(format!("postgres-cdc: {e}")))?;
         match message {
             Message::Begin { final_lsn, xid } => {
                 let delivered = final_lsn < self.read_to;
@@ -845,17 +905,6 @@ impl PostgresCdcSource {
                         c.new = true;
                     }
                 }
-                if let Some(c) = &self.cursor {
-                    self.rows_to_read_to = c.rows;
-                }
-            }
-            Message::Logical {
-                transactional: false,
-                lsn,
-                prefix,
-            } if prefix == HEARTBEAT_PREFIX && self.transaction.is_none() => {
-                // Every commit before the message has been decoded (any job's heartbeat will do).
-                self.read_to = self.read_to.max(lsn);
                 if let Some(c) = &self.cursor {
                     self.rows_to_read_to = c.rows;
                 }
@@ -889,7 +938,9 @@ impl PostgresCdcSource {
         Ok(())
     }
 
-    /// Writes a heartbeat into the WAL if the interval has passed; the next peek decodes it.
+    /// Writes a heartbeat if the interval has passed: a transaction holding only a logical
+    /// message, committed synchronously (decoding reads flushed WAL only). The next peek decodes
+    /// its commit, which moves the read position past everything before it.
     fn maybe_heartbeat(&mut self) {
         let Some(interval) = self.heartbeat else {
             return;
@@ -899,11 +950,13 @@ impl PostgresCdcSource {
         }
         self.last_heartbeat = Some(Instant::now());
         let sql = format!(
-            "SELECT pg_catalog.pg_logical_emit_message(false, {}, '')",
+            "BEGIN; SET LOCAL synchronous_commit = on; \
+             SELECT pg_catalog.pg_logical_emit_message(true, {}, ''); COMMIT",
             literal(HEARTBEAT_PREFIX)
         );
         if self.client.batch_execute(&sql).is_err() {
             // Not allowed (or a standby): the slot then moves with this table's changes only.
+            let _ = self.client.batch_execute("ROLLBACK");
             self.heartbeat = None;
         }
     }
@@ -951,9 +1004,9 @@ impl PostgresCdcSource {
         let positions = self.positions()?;
         let mut row: Vec<Option<&[u8]>> = Vec::with_capacity(positions.len());
         for (i, (p, _)) in positions.iter().enumerate() {
-            let value = match tuple.get(*p) {
-                Some(Value::UnchangedToast) => old.and_then(|o| o.get(*p)).copied(),
-                other => other.copied(),
+            let value = match (tuple.get(*p), old.and_then(|o| o.get(*p))) {
+                (Some(Value::UnchangedToast), Some(previous)) => Some(*previous),
+                (value, _) => value.copied(),
             };
             row.push(match value {
                 Some(Value::Text(t)) => Some(t),

