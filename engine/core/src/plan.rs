@@ -372,6 +372,21 @@ impl Converter<'_> {
                     .get(&key)
                     .cloned()
                     .ok_or_else(|| Error::Internal(format!("no shape for {key}")))?;
+                if crate::connectors::produces_changelog(&def) {
+                    // A CDC table is a changelog: its rows are updated and deleted.
+                    let connector = def.option("connector").map(|(c, _)| c).unwrap_or("?");
+                    let node = format!(
+                        "the changelog source '{}' (connector '{connector}')",
+                        def.name
+                    );
+                    if let Some(spec) = self.window {
+                        return Err(Error::Unsupported {
+                            construct: format!("a {} window over {node}", spec.kind.name()),
+                            span: spec.span,
+                        });
+                    }
+                    self.updating = Some(node);
+                }
                 let source_schema = shape.schema.as_ref().clone();
                 let computed = shape
                     .computed

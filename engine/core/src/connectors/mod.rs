@@ -6,6 +6,7 @@ pub mod filesystem;
 pub mod formats;
 pub mod json;
 pub mod kafka;
+pub mod postgres_cdc;
 pub mod print;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub enum Effect {
 
 #[derive(Debug, Clone, Copy)]
 pub struct OptionSpec {
+    /// The option's key; a key ending in `.*` stands for every key with that prefix.
     pub key: &'static str,
     pub required: bool,
     pub effect: Effect,
@@ -62,7 +64,11 @@ pub struct ConnectorSpec {
     pub sink: bool,
     /// What its sink takes.
     pub takes: Takes,
+    /// Whether its source emits a changelog (updates and deletes), not only inserts.
+    pub changelog: bool,
     pub options: &'static [OptionSpec],
+    /// Checks of option values (and columns) beyond presence, run by [`validate`].
+    pub check: Option<fn(&TableDef) -> Result<()>>,
 }
 
 impl ConnectorSpec {
@@ -149,6 +155,8 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         source: true,
         sink: true,
         takes: Takes::Appends,
+        changelog: false,
+        check: None,
         options: &[
             opt("connector", true, Honoured, "'filesystem'"),
             opt("path", true, Honoured, "a file or directory; relative paths resolve against the script's folder; file:// URLs accepted"),
@@ -173,6 +181,8 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         source: false,
         sink: true,
         takes: Takes::Updates,
+        changelog: false,
+        check: None,
         options: &[
             opt("connector", true, Honoured, "'print'"),
             opt("print-identifier", false, Honoured, "a prefix for every printed row"),
@@ -185,6 +195,8 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         source: true,
         sink: true,
         takes: Takes::Appends,
+        changelog: false,
+        check: None,
         options: KAFKA_ALL,
     },
     ConnectorSpec {
@@ -192,6 +204,8 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         source: false,
         sink: true,
         takes: Takes::UpdatesWithPrimaryKey,
+        changelog: false,
+        check: None,
         options: UPSERT_KAFKA_ALL,
     },
     ConnectorSpec {
@@ -199,6 +213,8 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         source: true,
         sink: true,
         takes: Takes::UpdatesWithPrimaryKey,
+        changelog: false,
+        check: None,
         options: &[
             opt("connector", true, Honoured, "'duckdb'"),
             opt("path", true, Honoured, "the database file; created by a sink if missing; relative paths resolve against the script's folder"),
@@ -207,10 +223,19 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
             opt("sink.parallelism", false, RuntimeOnly, "sink parallelism"),
         ],
     },
+    ConnectorSpec {
+        name: "postgres-cdc",
+        source: true,
+        sink: false,
+        takes: Takes::Appends,
+        changelog: true,
+        check: Some(postgres_cdc::check),
+        options: postgres_cdc::OPTIONS,
+    },
 ];
 
 /// Connectors Flink has that Weir will run but does not yet.
-const PLANNED: &[&str] = &["postgres-cdc", "datagen", "jdbc", "iceberg", "blackhole"];
+const PLANNED: &[&str] = &["datagen", "jdbc", "iceberg", "blackhole"];
 
 /// Whether a table is read or written by the statement at hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -357,7 +382,18 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
             }
         }
     }
+    if let Some(check) = spec.check {
+        check(def)?;
+    }
     Ok(spec)
+}
+
+/// Whether reading `def` gives a changelog (its connector captures updates and deletes).
+pub fn produces_changelog(def: &TableDef) -> bool {
+    let connector = def.option("connector").map(|(c, _)| c);
+    CONNECTORS
+        .iter()
+        .any(|c| Some(c.name) == connector && c.changelog)
 }
 
 /// Levenshtein distance, for "did you mean" hints.
@@ -406,6 +442,9 @@ pub enum SourceOffset {
     Log { positions: Vec<PartitionOffset> },
     /// Sources that read a table whole (DuckDB): the rows emitted so far.
     Rows { emitted: u64 },
+    /// A PostgreSQL CDC source: the WAL position after the last transaction it returned (the
+    /// replication slot moves there on commit).
+    Postgres { lsn: u64 },
 }
 
 /// The next offset to read of one topic partition.
@@ -471,6 +510,7 @@ pub fn open_source(def: &TableDef, base: &Path) -> Result<Box<dyn Source>> {
         "filesystem" => Ok(Box::new(filesystem::FileSource::open(def, base)?)),
         "duckdb" => Ok(Box::new(crate::duckdb_sink::DuckDbSource::open(def, base)?)),
         "kafka" => Ok(Box::new(kafka::KafkaSource::open(def, base)?)),
+        "postgres-cdc" => Ok(Box::new(postgres_cdc::PostgresCdcSource::open(def)?)),
         other => Err(Error::Internal(format!(
             "connector '{other}' has no source"
         ))),
