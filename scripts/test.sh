@@ -23,6 +23,9 @@ step "set-up" bash scripts/setup.sh
 # ~/.cache/weir/tools, about 25 minutes the first time) on 127.0.0.1.
 step "Kafka broker (scripts/kafka.sh start)" bash scripts/kafka.sh start
 export "$(bash scripts/kafka.sh env)"
+# PostgreSQL with logical decoding on 127.0.0.1:54329, for the postgres-cdc tests.
+step "PostgreSQL (scripts/postgres.sh start)" bash scripts/postgres.sh start
+export "$(bash scripts/postgres.sh env)"
 if [ -f scripts/build-ui.sh ]; then
   step "UI build" bash scripts/build-ui.sh
 fi
