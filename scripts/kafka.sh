@@ -56,7 +56,7 @@ start() {
     nohup "$bin" broker \
       --listener-url "tcp://127.0.0.1:$port" \
       --advertised-listener-url "tcp://127.0.0.1:$port" \
-      --storage-engine "sqlite://$state/nisshi.db" \
+      --storage-engine "sqlite://nisshi.db" \
       >"$state/nisshi.log" 2>&1 &
     echo $! >"$pidfile"
   )
