@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{io, Error, Result};
-use crate::fsutil::{atomic_write, read_exact_at};
+use crate::fsutil::{read_exact_at, replace_unsynced};
 use crate::record::{check, i64_at, Frame, FRAME_HEADER};
 
 /// The first bytes of every segment file (format version 1).
@@ -263,7 +263,7 @@ impl Segment {
         }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
-        atomic_write(&index_path(dir, self.base_offset()), &out)
+        replace_unsynced(&index_path(dir, self.base_offset()), &out)
     }
 }
 
