@@ -241,8 +241,10 @@ fn a_torn_tail_is_cut_on_open_and_earlier_records_survive() {
     {
         let log = Log::open(dir.path()).unwrap();
         log.create_topic("t", 1, TopicConfig::default()).unwrap();
-        let batch: Vec<_> = values.iter().map(|v| NewRecord::new(v)).collect();
-        log.append_batch("t", 0, &batch).unwrap();
+        // One append per record: each is its own batch frame.
+        for v in &values {
+            log.append("t", 0, NewRecord::new(v)).unwrap();
+        }
     }
     // A crash in the middle of writing the last record: its last 5 bytes never made it.
     let seg = segment_files(dir.path(), "t", 0).pop().unwrap();
@@ -294,10 +296,7 @@ fn garbage_after_the_last_record_is_cut_on_open() {
 
 #[test]
 fn offset_for_timestamp_is_the_first_offset_at_or_after_the_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = Log::open(dir.path()).unwrap();
-    log.create_topic("t", 1, small_segments()).unwrap();
-    // Out-of-order CreateTimes, over many segments: mostly rising, with stragglers.
+    // Out-of-order CreateTimes: mostly rising, with stragglers 700 ms late.
     let ts: Vec<i64> = (0..3000i64)
         .map(|i| {
             if i % 10 == 3 {
@@ -307,52 +306,75 @@ fn offset_for_timestamp_is_the_first_offset_at_or_after_the_time() {
             }
         })
         .collect();
-    for chunk in ts.chunks(50) {
-        let vals: Vec<Vec<u8>> = chunk.iter().map(|t| t.to_string().into_bytes()).collect();
-        let batch: Vec<_> = chunk
-            .iter()
-            .zip(&vals)
-            .map(|(&t, v)| NewRecord::new(v).with_timestamp(t))
-            .collect();
-        log.append_batch("t", 0, &batch).unwrap();
-    }
-    assert!(log.partition_info("t", 0).unwrap().segments > 50);
     let expected = |target: i64| {
         ts.iter()
             .position(|&t| t >= target)
             .map(|i| (i as i64, ts[i]))
     };
-    for target in [
-        i64::MIN,
-        0,
-        300,
-        1_000,
-        1_001,
-        1_004,
-        1_005,
-        5_000,
-        8_333,
-        12_000,
-        15_990,
-        15_995,
-        15_996,
-        20_000,
-    ] {
-        assert_eq!(
-            log.offset_for_timestamp("t", 0, target).unwrap(),
-            expected(target),
-            "target {target}"
-        );
-    }
-    // After a reopen the time index comes from the index files / a scan, same answers.
-    drop(log);
-    let log = Log::open(dir.path()).unwrap();
-    for target in (0..17_000).step_by(97) {
-        assert_eq!(
-            log.offset_for_timestamp("t", 0, target).unwrap(),
-            expected(target),
-            "target {target}"
-        );
+    // Tiny segments (no index entries, many segments) and larger ones (the sparse time
+    // index inside each segment decides where the scan starts).
+    for segment_bytes in [1024, 64 << 10] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path()).unwrap();
+        let config = TopicConfig {
+            segment_bytes,
+            retention_ms: None,
+            ..TopicConfig::default()
+        };
+        log.create_topic("t", 1, config).unwrap();
+        for chunk in ts.chunks(7) {
+            let vals: Vec<Vec<u8>> = chunk
+                .iter()
+                .map(|t| format!("{t:>100}").into_bytes())
+                .collect();
+            let batch: Vec<_> = chunk
+                .iter()
+                .zip(&vals)
+                .map(|(&t, v)| NewRecord::new(v).with_timestamp(t))
+                .collect();
+            log.append_batch("t", 0, &batch).unwrap();
+        }
+        let segments = log.partition_info("t", 0).unwrap().segments;
+        assert!(segments >= 5, "{segments} segments");
+        let targets: Vec<i64> = [
+            i64::MIN,
+            0,
+            300,
+            1_000,
+            1_001,
+            1_004,
+            1_005,
+            15_990,
+            15_995,
+            15_996,
+            20_000,
+        ]
+        .into_iter()
+        .chain((0..17_000).step_by(97))
+        .collect();
+        for &target in &targets {
+            assert_eq!(
+                log.offset_for_timestamp("t", 0, target).unwrap(),
+                expected(target),
+                "target {target}, segment_bytes {segment_bytes}"
+            );
+        }
+        // After a reopen the time index comes from the index files and a scan: same answers.
+        drop(log);
+        let log = Log::open(dir.path()).unwrap();
+        for &target in &targets {
+            assert_eq!(
+                log.offset_for_timestamp("t", 0, target).unwrap(),
+                expected(target),
+                "after reopen: target {target}, segment_bytes {segment_bytes}"
+            );
+        }
+        // Reads from any offset start there, index or not.
+        for at in (0..3000).step_by(31) {
+            let got = log.read("t", 0, at, 1).unwrap();
+            assert_eq!(got[0].offset, at);
+            assert_eq!(got[0].timestamp, ts[at as usize]);
+        }
     }
 }
 
