@@ -19,6 +19,9 @@ use crate::record::{
 /// The largest batch frame an append writes (more records make more frames): a read of one
 /// offset decodes at most this much.
 pub(crate) const FRAME_TARGET: usize = 256 << 10;
+/// An append writes its frames once this many bytes are ready (or at its end, or when it
+/// rolls a segment).
+const WRITE_CHUNK: usize = 8 << 20;
 use crate::segment::{index_path, parse_log_name, Segment, SegmentFile, Tail, CHUNK, MAGIC_LEN};
 use crate::topic::TopicConfig;
 
@@ -157,7 +160,7 @@ impl Partition {
         let bases = self.list_bases()?;
         st.segments
             .retain(|s| bases.binary_search(&s.base_offset()).is_ok());
-        for (k, &base) in bases.iter().enumerate() {
+        for &base in &bases {
             if let Some(seg) = st.segments.iter_mut().find(|s| s.base_offset() == base) {
                 let len = seg
                     .file
@@ -170,8 +173,9 @@ impl Partition {
                 }
                 continue;
             }
-            let is_last = k + 1 == bases.len();
-            let (seg, _, _) = match Segment::open(&self.dir, base, !is_last, self.ctx()) {
+            // A reader may trust the last segment's index too: the writer saves it when it
+            // closes, and it is ignored as soon as the segment has grown.
+            let (seg, _, _) = match Segment::open(&self.dir, base, true, self.ctx()) {
                 Ok(s) => s,
                 // Deleted by retention between the listing and the open.
                 Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -358,6 +362,12 @@ impl Partition {
             ));
             i += meta.count;
             offset += meta.count as i64;
+            if writer.buf.len() >= WRITE_CHUNK {
+                // A long batch goes out in pieces, so memory stays bounded.
+                let written = writer.buf.len() as u64;
+                self.write_frames(writer, seg_pos, &mut pending)?;
+                seg_pos += written;
+            }
         }
         self.write_frames(writer, seg_pos, &mut pending)?;
         drop(w);

@@ -164,6 +164,30 @@ fn many_segments_roll_and_reads_cross_them() {
 }
 
 #[test]
+fn a_batch_of_many_megabytes_is_written_in_pieces_and_read_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path()).unwrap();
+    let config = TopicConfig {
+        segment_bytes: 4 << 20,
+        ..TopicConfig::default()
+    };
+    log.create_topic("t", 1, config).unwrap();
+    let values: Vec<Vec<u8>> = (0..60_000)
+        .map(|i| format!("{i:0>200}").into_bytes())
+        .collect();
+    let batch: Vec<_> = values.iter().map(|v| NewRecord::new(v)).collect();
+    assert_eq!(log.append_batch("t", 0, &batch).unwrap(), 0);
+    assert_eq!(log.append("t", 0, NewRecord::new(b"last")).unwrap(), 60_000);
+    let info = log.partition_info("t", 0).unwrap();
+    assert!(info.segments >= 3, "{info:?}");
+    let got = read_all(&log, "t", 0, 7_000);
+    assert_eq!(got.len(), 60_001);
+    for (r, v) in got.iter().zip(&values) {
+        assert_eq!(r.value.as_ref(), Some(v));
+    }
+}
+
+#[test]
 fn read_limits_bytes_but_returns_at_least_one_record() {
     let dir = tempfile::tempdir().unwrap();
     let log = Log::open(dir.path()).unwrap();
