@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench;
+mod log_cmd;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,8 @@ enum Command {
     Chart(ChartArgs),
     /// Generate a deterministic data set and compare Weir with DuckDB (and Flink) on it.
     Bench(bench::BenchArgs),
+    /// The embedded log: topics, produce, consume, groups, retention, bench.
+    Log(log_cmd::LogArgs),
 }
 
 #[derive(Args)]
@@ -105,6 +108,7 @@ fn main() -> ExitCode {
         Command::Query(args) => query(args),
         Command::Chart(args) => chart(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Log(args) => log_cmd::log(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -336,3 +336,105 @@ fn help_texts_work() {
         );
     }
 }
+
+/// Runs `weir` with `args` and `stdin` as its standard input.
+fn weir_with_stdin(args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the weir binary starts");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn log_produce_then_consume_with_a_group_resumes_where_it_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let out = weir(&["log", "create", "--dir", d, "orders", "--partitions", "3"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    // Keys "21", "foobar", "apple" go to partitions 0, 0 and 1 of 3 (computed with
+    // kafka-python 3.0.12's murmur2, as a Kafka producer would place them).
+    let out = weir_with_stdin(
+        &["log", "produce", "--dir", d, "orders", "-K", ":"],
+        "21:first\nfoobar:second\napple:third\n",
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = weir(&["log", "consume", "--dir", d, "orders", "-g", "g", "-v"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let lines: Vec<Vec<String>> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect();
+    let summary: Vec<(&str, &str, &str, &str)> = lines
+        .iter()
+        .map(|c| (c[0].as_str(), c[1].as_str(), c[3].as_str(), c[4].as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("0", "0", "21", "first"),
+            ("0", "1", "foobar", "second"),
+            ("1", "0", "apple", "third"),
+        ]
+    );
+    // The group committed: a second run prints only what came after.
+    let out = weir_with_stdin(
+        &["log", "produce", "--dir", d, "orders", "-p", "2"],
+        "fourth\n",
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = weir(&["log", "consume", "--dir", d, "orders", "-g", "g"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "fourth\n");
+    let out = weir(&["log", "groups", "--dir", d]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("| g     | orders | 2         | 1         | 0   |"),
+        "{table}"
+    );
+    // Reading past the end names the topic and partition.
+    let out = weir(&["log", "consume", "--dir", d, "orders", "-p", "2", "-o", "5"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("orders-2: offset 5 is out of range"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn log_bench_prints_its_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = weir(&[
+        "log",
+        "bench",
+        "--events",
+        "20000",
+        "--partitions",
+        "3",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for phase in [
+        "write",
+        "sync",
+        "read (same process)",
+        "reopen + read",
+        "offset_for_timestamp",
+    ] {
+        assert!(text.contains(phase), "{text}");
+    }
+    // The bench cleans up after itself.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

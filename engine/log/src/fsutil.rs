@@ -33,14 +33,28 @@ pub(crate) fn read_exact_at(file: &File, mut buf: &mut [u8], mut pos: u64) -> st
 /// Replaces `path` with `bytes` so that a reader sees the old or the new content, never a
 /// mix, and the new content survives a crash once this returns.
 pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, true)
+}
+
+/// [`atomic_write`] without the fsyncs, for files that can be rebuilt (segment indexes): a
+/// reader sees the old or the new content, but a machine crash may lose both.
+pub(crate) fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<()> {
+    replace(path, bytes, false)
+}
+
+fn replace(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let mut f = File::create(&tmp).map_err(io("cannot create", &tmp))?;
     f.write_all(bytes).map_err(io("cannot write", &tmp))?;
-    f.sync_all().map_err(io("cannot sync", &tmp))?;
+    if durable {
+        f.sync_all().map_err(io("cannot sync", &tmp))?;
+    }
     drop(f);
     std::fs::rename(&tmp, path).map_err(io("cannot rename into", path))?;
-    if let Some(parent) = path.parent() {
-        sync_dir(parent)?;
+    if durable {
+        if let Some(parent) = path.parent() {
+            sync_dir(parent)?;
+        }
     }
     Ok(())
 }

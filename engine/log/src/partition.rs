@@ -12,8 +12,16 @@ use std::time::{Duration, Instant};
 use crate::error::{io, Error, Result};
 use crate::fsutil::{now_ms, read_exact_at};
 use crate::record::{
-    check, decode, encode, i64_at, u32_at, Frame, NewRecord, Record, BODY_FIXED, FRAME_HEADER,
+    check, encode_batch, for_each_record, frame_len, peek, Batch, Frame, NewRecord, Record,
+    BATCH_HEADER, FRAME_PREFIX,
 };
+
+/// The largest batch frame an append writes (more records make more frames): a read of one
+/// offset decodes at most this much.
+pub(crate) const FRAME_TARGET: usize = 256 << 10;
+/// An append writes its frames once this many bytes are ready (or at its end, or when it
+/// rolls a segment).
+const WRITE_CHUNK: usize = 8 << 20;
 use crate::segment::{index_path, parse_log_name, Segment, SegmentFile, Tail, CHUNK, MAGIC_LEN};
 use crate::topic::TopicConfig;
 
@@ -152,7 +160,7 @@ impl Partition {
         let bases = self.list_bases()?;
         st.segments
             .retain(|s| bases.binary_search(&s.base_offset()).is_ok());
-        for (k, &base) in bases.iter().enumerate() {
+        for &base in &bases {
             if let Some(seg) = st.segments.iter_mut().find(|s| s.base_offset() == base) {
                 let len = seg
                     .file
@@ -165,8 +173,9 @@ impl Partition {
                 }
                 continue;
             }
-            let is_last = k + 1 == bases.len();
-            let (seg, _, _) = match Segment::open(&self.dir, base, !is_last, self.ctx()) {
+            // A reader may trust the last segment's index too: the writer saves it when it
+            // closes, and it is ignored as soon as the segment has grown.
+            let (seg, _, _) = match Segment::open(&self.dir, base, true, self.ctx()) {
                 Ok(s) => s,
                 // Deleted by retention between the listing and the open.
                 Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -285,6 +294,11 @@ impl Partition {
 
     /// Appends `records` with consecutive offsets; returns the first one's. Visible to
     /// readers (in this and other processes) when this returns; durable after [`sync`].
+    /// The records go out in batch frames of at most [`FRAME_TARGET`] bytes, one write per
+    /// segment they land in. If an error stops a batch that spans segments, the frames
+    /// written before it stay (with their offsets); no partial frame ever does.
+    ///
+    /// [`sync`]: Partition::sync
     pub fn append(&self, records: &[NewRecord<'_>], config: &TopicConfig) -> Result<i64> {
         for r in records {
             let size = r.encoded_len();
@@ -303,70 +317,96 @@ impl Partition {
             return Err(self.corrupt(&self.dir, 0, "writer missing after open"));
         };
         let now = now_ms();
-        let first = lock(&self.state).end();
-        let mut rest = records;
+        let (mut seg_pos, mut offset) = {
+            let st = lock(&self.state);
+            let last = st
+                .segments
+                .last()
+                .ok_or_else(|| self.corrupt(&self.dir, 0, "no active segment"))?;
+            (last.size, last.end_offset)
+        };
+        let first = offset;
+        let mut pending: Vec<(u64, Batch)> = Vec::new();
+        writer.buf.clear();
+        let mut i = 0;
         let mut rolled = false;
-        while !rest.is_empty() {
-            // How many of the remaining records fit in the active segment.
-            let (pos, mut offset) = {
-                let st = lock(&self.state);
-                let last = st
-                    .segments
-                    .last()
-                    .ok_or_else(|| self.corrupt(&self.dir, 0, "no active segment"))?;
-                (last.size, last.end_offset)
-            };
-            let mut take = 0usize;
-            let mut bytes = 0u64;
-            for r in rest {
-                let len = r.encoded_len() as u64;
-                if pos + bytes + len > config.segment_bytes && (pos > MAGIC_LEN || take > 0) {
-                    break;
-                }
-                bytes += len;
-                take += 1;
-            }
-            if take == 0 {
+        while i < records.len() {
+            let at = writer.buf.len();
+            let file_pos = seg_pos + at as u64;
+            let room = config.segment_bytes.saturating_sub(file_pos) as usize;
+            let meta = encode_batch(
+                &mut writer.buf,
+                offset,
+                &records[i..],
+                room.min(FRAME_TARGET),
+                now,
+            );
+            let len = writer.buf.len() - at;
+            if file_pos + len as u64 > config.segment_bytes && file_pos > MAGIC_LEN {
+                // Not even one record fits: write what is ready, start a new segment.
+                writer.buf.truncate(at);
+                self.write_frames(writer, seg_pos, &mut pending)?;
                 self.roll(writer)?;
                 rolled = true;
+                seg_pos = MAGIC_LEN;
                 continue;
             }
-            let (batch, tail) = rest.split_at(take);
-            rest = tail;
-            writer.buf.clear();
-            let mut frames: Vec<(u64, u64, i64, i64)> = Vec::with_capacity(batch.len());
-            for r in batch {
-                let ts = r.timestamp.unwrap_or(now);
-                let at = writer.buf.len();
-                encode(&mut writer.buf, offset, ts, r);
-                frames.push((pos + at as u64, (writer.buf.len() - at) as u64, offset, ts));
-                offset += 1;
+            pending.push((
+                file_pos,
+                Batch {
+                    len,
+                    base_offset: offset,
+                    count: meta.count as u32,
+                    max_ts: meta.max_ts,
+                },
+            ));
+            i += meta.count;
+            offset += meta.count as i64;
+            if writer.buf.len() >= WRITE_CHUNK {
+                // A long batch goes out in pieces, so memory stays bounded.
+                let written = writer.buf.len() as u64;
+                self.write_frames(writer, seg_pos, &mut pending)?;
+                seg_pos += written;
             }
-            let path = self.active_path()?;
-            let written = writer
-                .active
-                .seek(SeekFrom::Start(pos))
-                .and_then(|_| writer.active.write_all(&writer.buf));
-            if let Err(e) = written {
-                // Leave the file as it was: no partial record stays behind.
-                let _ = writer.active.set_len(pos);
-                return Err(io("cannot append to", path)(e));
-            }
-            {
-                let mut st = lock(&self.state);
-                if let Some(last) = st.segments.last_mut() {
-                    for (at, len, off, ts) in frames {
-                        last.note_frame(at, len, off, ts);
-                    }
-                }
-            }
-            self.appended.notify_all();
         }
+        self.write_frames(writer, seg_pos, &mut pending)?;
         drop(w);
         if rolled {
             self.enforce_retention(config, now)?;
         }
         Ok(first)
+    }
+
+    /// Writes the writer's buffer (whole frames) at `pos` of the active segment, then makes
+    /// the frames visible. On failure the file is cut back to `pos`.
+    fn write_frames(
+        &self,
+        writer: &mut Writer,
+        pos: u64,
+        frames: &mut Vec<(u64, Batch)>,
+    ) -> Result<()> {
+        if writer.buf.is_empty() {
+            return Ok(());
+        }
+        let written = writer
+            .active
+            .seek(SeekFrom::Start(pos))
+            .and_then(|_| writer.active.write_all(&writer.buf));
+        if let Err(e) = written {
+            let _ = writer.active.set_len(pos);
+            return Err(io("cannot append to", self.active_path()?)(e));
+        }
+        writer.buf.clear();
+        {
+            let mut st = lock(&self.state);
+            if let Some(last) = st.segments.last_mut() {
+                for (at, batch) in frames.drain(..) {
+                    last.note_batch(at, &batch);
+                }
+            }
+        }
+        self.appended.notify_all();
+        Ok(())
     }
 
     fn active_path(&self) -> Result<PathBuf> {
@@ -478,17 +518,37 @@ impl Partition {
         let mut out = Vec::with_capacity(max_records.min(4096));
         let mut bytes = 0usize;
         self.walk(&plan, |frame, at| {
-            if i64_at(frame, FRAME_HEADER) < offset {
+            let Some(batch) = peek(frame) else {
+                return Err(self.corrupt(&plan.file.path, at, "frame header cut"));
+            };
+            if batch.end_offset() <= offset {
                 return Ok(true);
             }
-            if !out.is_empty() && bytes + frame.len() > max_bytes {
-                return Ok(false);
+            if !matches!(check(frame), Frame::Valid(_)) {
+                return Err(self.corrupt(&plan.file.path, at, "CRC mismatch"));
             }
-            let (rec, _) =
-                decode(frame).ok_or_else(|| self.corrupt(&plan.file.path, at, "CRC mismatch"))?;
-            out.push(rec);
-            bytes += frame.len();
-            Ok(out.len() < max_records)
+            let mut bad = false;
+            let mut more = true;
+            let whole = for_each_record(frame, |r| {
+                if r.offset < offset {
+                    return true;
+                }
+                if !out.is_empty() && bytes + r.size > max_bytes {
+                    more = false;
+                    return false;
+                }
+                bytes += r.size;
+                match r.to_record() {
+                    Some(rec) => out.push(rec),
+                    None => bad = true,
+                }
+                more = !bad && out.len() < max_records;
+                more
+            });
+            if bad || whole.is_none() {
+                return Err(self.corrupt(&plan.file.path, at, "records do not fill the batch"));
+            }
+            Ok(more)
         })?;
         Ok(out)
     }
@@ -509,18 +569,24 @@ impl Partition {
             }
         };
         let mut found = None;
-        self.walk(&plan, |frame, at| match check(frame) {
-            Frame::Valid {
-                offset, timestamp, ..
-            } => {
-                if timestamp >= ts {
-                    found = Some((offset, timestamp));
-                    return Ok(false);
-                }
-                Ok(true)
+        self.walk(&plan, |frame, at| {
+            match check(frame) {
+                Frame::Valid(batch) if batch.max_ts < ts => return Ok(true),
+                Frame::Valid(_) => {}
+                Frame::Invalid(reason) => return Err(self.corrupt(&plan.file.path, at, reason)),
+                Frame::Incomplete => return Err(self.corrupt(&plan.file.path, at, "frame cut")),
             }
-            Frame::Invalid(reason) => Err(self.corrupt(&plan.file.path, at, reason)),
-            Frame::Incomplete => Err(self.corrupt(&plan.file.path, at, "frame cut")),
+            let whole = for_each_record(frame, |r| {
+                if r.timestamp >= ts {
+                    found = Some((r.offset, r.timestamp));
+                    return false;
+                }
+                true
+            });
+            if whole.is_none() {
+                return Err(self.corrupt(&plan.file.path, at, "records do not fill the batch"));
+            }
+            Ok(found.is_none())
         })?;
         Ok(found)
     }
@@ -539,9 +605,9 @@ impl Partition {
             buf.resize(want, 0);
             read_exact_at(&plan.file.file, &mut buf, pos).map_err(io("cannot read", path))?;
             let mut i = 0usize;
-            while buf.len() - i >= FRAME_HEADER {
-                let len = FRAME_HEADER + u32_at(&buf, i) as usize;
-                if len < FRAME_HEADER + BODY_FIXED {
+            while buf.len() - i >= FRAME_PREFIX {
+                let len = frame_len(&buf[i..]);
+                if len < BATCH_HEADER {
                     return Err(self.corrupt(path, pos + i as u64, "frame length out of range"));
                 }
                 if i + len > buf.len() {

@@ -1,8 +1,13 @@
 //! Records as callers see them ([`Record`], [`NewRecord`], [`Header`]) and as segment files
-//! store them: one frame per record, `[body length u32][crc32 of body u32][body]`, little endian.
+//! store them: in batches, as Kafka does. One append writes one or more batch frames; a
+//! frame is checked by its CRC as a whole, so a reader sees all of a batch or none of it.
 //!
-//! Body: `offset i64, timestamp i64, key (i32 length, -1 = null, bytes), value (same),
-//! header count u32, per header: key (u32 length, UTF-8), value (i32 length, -1 = null, bytes)`.
+//! Frame (little endian): `length u32` (of what follows the CRC), `crc32 u32` (of those
+//! bytes), `base offset i64`, `record count u32`, `first timestamp i64`, `max timestamp i64`,
+//! then the records. Record: `timestamp delta` (zigzag varint, from the first timestamp),
+//! `key length + 1` (varint, 0 = null) and key, `value length + 1` and value, `header count`
+//! (varint), per header `key length` (varint) and UTF-8 key, `value length + 1` and value.
+//! The records of a batch have consecutive offsets from its base offset.
 
 /// A record header, as Kafka's: a string key and nullable bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -60,145 +65,270 @@ impl<'a> NewRecord<'a> {
         self
     }
 
-    /// The size of this record's frame on disk, in bytes.
+    /// The size of this record stored in a batch of its own, in bytes: what the topic's
+    /// `max_message_bytes` limits.
     pub fn encoded_len(&self) -> usize {
-        FRAME_HEADER
-            + BODY_FIXED
-            + self.key.map_or(0, <[u8]>::len)
-            + self.value.map_or(0, <[u8]>::len)
+        BATCH_HEADER + self.body_len(0)
+    }
+
+    /// The size of the record inside a batch, given its timestamp delta.
+    fn body_len(&self, ts_delta: i64) -> usize {
+        varint_len(zigzag(ts_delta))
+            + nullable_len(self.key)
+            + nullable_len(self.value)
+            + varint_len(self.headers.len() as u64)
             + self
                 .headers
                 .iter()
-                .map(|h| 8 + h.key.len() + h.value.as_ref().map_or(0, Vec::len))
+                .map(|h| {
+                    varint_len(h.key.len() as u64) + h.key.len() + nullable_len(h.value.as_deref())
+                })
                 .sum::<usize>()
     }
 }
 
-/// Length and CRC before each body.
-pub(crate) const FRAME_HEADER: usize = 8;
-/// offset, timestamp, key length, value length, header count.
-pub(crate) const BODY_FIXED: usize = 8 + 8 + 4 + 4 + 4;
-/// No frame body is ever larger: a length above it is damage, not a record.
-pub(crate) const MAX_BODY: usize = 1 << 30;
+/// Length and CRC, before what the CRC covers.
+pub(crate) const FRAME_PREFIX: usize = 8;
+/// Length, CRC, base offset, count, first and max timestamp.
+pub(crate) const BATCH_HEADER: usize = FRAME_PREFIX + 8 + 4 + 8 + 8;
+/// No frame is ever larger: a length above it is damage, not a batch.
+pub(crate) const MAX_FRAME: usize = 1 << 30;
 
-/// Appends the frame of `record` at `offset`/`timestamp` to `buf`.
-pub(crate) fn encode(buf: &mut Vec<u8>, offset: i64, timestamp: i64, record: &NewRecord<'_>) {
-    let start = buf.len();
-    buf.extend_from_slice(&[0u8; FRAME_HEADER]);
-    buf.extend_from_slice(&offset.to_le_bytes());
-    buf.extend_from_slice(&timestamp.to_le_bytes());
-    put_nullable(buf, record.key);
-    put_nullable(buf, record.value);
-    buf.extend_from_slice(&(record.headers.len() as u32).to_le_bytes());
-    for h in record.headers {
-        buf.extend_from_slice(&(h.key.len() as u32).to_le_bytes());
-        buf.extend_from_slice(h.key.as_bytes());
-        put_nullable(buf, h.value.as_deref());
-    }
-    let body_len = buf.len() - start - FRAME_HEADER;
-    let crc = crc32fast::hash(&buf[start + FRAME_HEADER..]);
-    buf[start..start + 4].copy_from_slice(&(body_len as u32).to_le_bytes());
-    buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
 }
 
-fn put_nullable(buf: &mut Vec<u8>, bytes: Option<&[u8]>) {
-    match bytes {
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
+}
+
+fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+fn nullable_len(b: Option<&[u8]>) -> usize {
+    match b {
+        Some(b) => varint_len(b.len() as u64 + 1) + b.len(),
+        None => 1,
+    }
+}
+
+fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+fn put_nullable(buf: &mut Vec<u8>, b: Option<&[u8]>) {
+    match b {
         Some(b) => {
-            buf.extend_from_slice(&(b.len() as i32).to_le_bytes());
+            put_varint(buf, b.len() as u64 + 1);
             buf.extend_from_slice(b);
         }
-        None => buf.extend_from_slice(&(-1i32).to_le_bytes()),
+        None => buf.push(0),
+    }
+}
+
+/// What one [`encode_batch`] wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BatchMeta {
+    pub count: usize,
+    pub max_ts: i64,
+}
+
+/// Appends to `buf` one batch frame of the first records of `records`, from `base_offset`:
+/// as many as fit in `budget` bytes, and at least one. Records without a timestamp get `now`.
+pub(crate) fn encode_batch(
+    buf: &mut Vec<u8>,
+    base_offset: i64,
+    records: &[NewRecord<'_>],
+    budget: usize,
+    now: i64,
+) -> BatchMeta {
+    let start = buf.len();
+    let first_ts = records.first().and_then(|r| r.timestamp).unwrap_or(now);
+    buf.extend_from_slice(&[0u8; BATCH_HEADER]);
+    let mut max_ts = i64::MIN;
+    let mut count = 0usize;
+    for r in records {
+        let ts = r.timestamp.unwrap_or(now);
+        let delta = ts.wrapping_sub(first_ts);
+        if count > 0 && buf.len() - start + r.body_len(delta) > budget {
+            break;
+        }
+        put_varint(buf, zigzag(delta));
+        put_nullable(buf, r.key);
+        put_nullable(buf, r.value);
+        put_varint(buf, r.headers.len() as u64);
+        for h in r.headers {
+            put_varint(buf, h.key.len() as u64);
+            buf.extend_from_slice(h.key.as_bytes());
+            put_nullable(buf, h.value.as_deref());
+        }
+        max_ts = max_ts.max(ts);
+        count += 1;
+    }
+    let len = buf.len() - start - FRAME_PREFIX;
+    let h = &mut buf[start..start + BATCH_HEADER];
+    h[0..4].copy_from_slice(&(len as u32).to_le_bytes());
+    h[8..16].copy_from_slice(&base_offset.to_le_bytes());
+    h[16..20].copy_from_slice(&(count as u32).to_le_bytes());
+    h[20..28].copy_from_slice(&first_ts.to_le_bytes());
+    h[28..36].copy_from_slice(&max_ts.to_le_bytes());
+    let crc = crc32fast::hash(&buf[start + FRAME_PREFIX..]);
+    buf[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    BatchMeta { count, max_ts }
+}
+
+/// A batch's header fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Batch {
+    /// The whole frame's length in bytes.
+    pub len: usize,
+    pub base_offset: i64,
+    pub count: u32,
+    pub max_ts: i64,
+}
+
+impl Batch {
+    /// One past its last record's offset.
+    pub fn end_offset(&self) -> i64 {
+        self.base_offset + i64::from(self.count)
     }
 }
 
 /// What the bytes at a position hold.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Frame {
-    /// A whole frame whose CRC matches: its length on disk, offset and timestamp.
-    Valid {
-        len: usize,
-        offset: i64,
-        timestamp: i64,
-    },
+    /// A whole frame whose CRC matches.
+    Valid(Batch),
     /// The buffer ends before the frame does: more bytes are needed to tell.
     Incomplete,
-    /// The bytes are not a frame the log wrote (bad length, CRC mismatch, bad layout).
+    /// The bytes are not a frame the log wrote (bad length, CRC mismatch, no records).
     Invalid(&'static str),
 }
 
-/// Checks the frame at the start of `buf` (CRC and layout) without decoding its payload.
+/// The frame length the prefix of `buf` announces (it needs 4 bytes).
+pub(crate) fn frame_len(buf: &[u8]) -> usize {
+    FRAME_PREFIX + u32_at(buf, 0) as usize
+}
+
+/// Reads a batch's header without checking its CRC (for skipping over frames already
+/// checked). `None` if `buf` is shorter than a header.
+pub(crate) fn peek(buf: &[u8]) -> Option<Batch> {
+    if buf.len() < BATCH_HEADER {
+        return None;
+    }
+    Some(Batch {
+        len: frame_len(buf),
+        base_offset: i64_at(buf, 8),
+        count: u32_at(buf, 16),
+        max_ts: i64_at(buf, 28),
+    })
+}
+
+/// Checks the frame at the start of `buf`: length and CRC.
 pub(crate) fn check(buf: &[u8]) -> Frame {
-    if buf.len() < FRAME_HEADER {
+    if buf.len() < FRAME_PREFIX {
         return Frame::Incomplete;
     }
-    let body_len = u32_at(buf, 0) as usize;
-    if !(BODY_FIXED..=MAX_BODY).contains(&body_len) {
+    let len = frame_len(buf);
+    if !(BATCH_HEADER..=MAX_FRAME).contains(&len) {
         return Frame::Invalid("frame length out of range");
     }
-    let Some(body) = buf.get(FRAME_HEADER..FRAME_HEADER + body_len) else {
+    let Some(frame) = buf.get(..len) else {
         return Frame::Incomplete;
     };
-    if crc32fast::hash(body) != u32_at(buf, 4) {
+    if crc32fast::hash(&frame[FRAME_PREFIX..]) != u32_at(frame, 4) {
         return Frame::Invalid("CRC mismatch");
     }
-    if !layout_ok(body) {
-        return Frame::Invalid("fields overrun the frame");
-    }
-    Frame::Valid {
-        len: FRAME_HEADER + body_len,
-        offset: i64_at(body, 0),
-        timestamp: i64_at(body, 8),
+    match peek(frame) {
+        Some(b) if b.count > 0 => Frame::Valid(b),
+        _ => Frame::Invalid("empty batch"),
     }
 }
 
-/// Decodes a frame that [`check`] found valid. `None` if it is not one.
-pub(crate) fn decode(buf: &[u8]) -> Option<(Record, usize)> {
-    let body_len = u32_at(buf, 0) as usize;
-    let body = buf.get(FRAME_HEADER..FRAME_HEADER + body_len)?;
-    if crc32fast::hash(body) != u32_at(buf, 4) {
-        return None;
-    }
-    Some((parse_body(body)?, FRAME_HEADER + body_len))
+/// One record of a batch, borrowing the frame.
+#[derive(Debug)]
+pub(crate) struct RawRecord<'a> {
+    pub offset: i64,
+    pub timestamp: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    headers: &'a [u8],
+    header_count: u64,
+    /// Its bytes in the frame (for byte limits).
+    pub size: usize,
 }
 
-/// Whether the body's lengths add up to its size, without copying anything out.
-fn layout_ok(body: &[u8]) -> bool {
-    let mut cur = Cursor { buf: body, pos: 16 };
-    let mut walk = || -> Option<()> {
-        cur.skip_nullable()?;
-        cur.skip_nullable()?;
-        for _ in 0..cur.u32()? {
-            let len = cur.u32()? as usize;
-            std::str::from_utf8(cur.take(len)?).ok()?;
-            cur.skip_nullable()?;
+impl RawRecord<'_> {
+    pub fn to_record(&self) -> Option<Record> {
+        let mut cur = Cursor {
+            buf: self.headers,
+            pos: 0,
+        };
+        let mut headers = Vec::with_capacity(self.header_count.min(64) as usize);
+        for _ in 0..self.header_count {
+            let klen = usize::try_from(cur.varint()?).ok()?;
+            let key = std::str::from_utf8(cur.take(klen)?).ok()?.to_string();
+            let value = cur.nullable()?.map(<[u8]>::to_vec);
+            headers.push(Header { key, value });
         }
-        Some(())
-    };
-    walk().is_some() && cur.pos == body.len()
+        Some(Record {
+            offset: self.offset,
+            timestamp: self.timestamp,
+            key: self.key.map(<[u8]>::to_vec),
+            value: self.value.map(<[u8]>::to_vec),
+            headers,
+        })
+    }
 }
 
-fn parse_body(body: &[u8]) -> Option<Record> {
-    let mut cur = Cursor { buf: body, pos: 16 };
-    let key = cur.nullable()?;
-    let value = cur.nullable()?;
-    let count = cur.u32()? as usize;
-    let mut headers = Vec::with_capacity(count.min(64));
-    for _ in 0..count {
-        let len = cur.u32()? as usize;
-        let key = String::from_utf8(cur.take(len)?.to_vec()).ok()?;
+/// Calls `f` with each record of a checked frame until it returns false. `None` if the
+/// records do not fill the frame exactly (a frame the log did not write).
+pub(crate) fn for_each_record<'a>(
+    frame: &'a [u8],
+    mut f: impl FnMut(RawRecord<'a>) -> bool,
+) -> Option<()> {
+    let batch = peek(frame)?;
+    let first_ts = i64_at(frame, 20);
+    let mut cur = Cursor {
+        buf: frame.get(..batch.len)?,
+        pos: BATCH_HEADER,
+    };
+    for i in 0..batch.count {
+        let start = cur.pos;
+        let timestamp = first_ts.wrapping_add(unzigzag(cur.varint()?));
+        let key = cur.nullable()?;
         let value = cur.nullable()?;
-        headers.push(Header { key, value });
+        let header_count = cur.varint()?;
+        let hstart = cur.pos;
+        for _ in 0..header_count {
+            let klen = usize::try_from(cur.varint()?).ok()?;
+            cur.take(klen)?;
+            cur.nullable()?;
+        }
+        let rec = RawRecord {
+            offset: batch.base_offset + i64::from(i),
+            timestamp,
+            key,
+            value,
+            headers: &cur.buf[hstart..cur.pos],
+            header_count,
+            size: cur.pos - start,
+        };
+        if !f(rec) {
+            return Some(());
+        }
     }
-    if cur.pos != body.len() {
-        return None;
-    }
-    Some(Record {
-        offset: i64_at(body, 0),
-        timestamp: i64_at(body, 8),
-        key,
-        value,
-        headers,
-    })
+    (cur.pos == batch.len).then_some(())
 }
 
 struct Cursor<'a> {
@@ -213,26 +343,24 @@ impl<'a> Cursor<'a> {
         Some(s)
     }
 
-    fn u32(&mut self) -> Option<u32> {
-        let b = self.take(4)?;
-        Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = *self.buf.get(self.pos)?;
+            self.pos += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
     }
 
-    fn skip_nullable(&mut self) -> Option<()> {
-        let len = self.u32()? as i32;
-        if len != -1 {
-            self.take(usize::try_from(len).ok()?)?;
+    fn nullable(&mut self) -> Option<Option<&'a [u8]>> {
+        match self.varint()? {
+            0 => Some(None),
+            n => Some(Some(self.take(usize::try_from(n - 1).ok()?)?)),
         }
-        Some(())
-    }
-
-    fn nullable(&mut self) -> Option<Option<Vec<u8>>> {
-        let len = self.u32()? as i32;
-        if len == -1 {
-            return Some(None);
-        }
-        let len = usize::try_from(len).ok()?;
-        Some(Some(self.take(len)?.to_vec()))
     }
 }
 
@@ -252,14 +380,18 @@ pub(crate) fn i64_at(buf: &[u8], at: usize) -> i64 {
 mod tests {
     use super::*;
 
-    fn frame(offset: i64, ts: i64, r: &NewRecord<'_>) -> Vec<u8> {
-        let mut buf = Vec::new();
-        encode(&mut buf, offset, ts, r);
-        buf
+    fn records(frame: &[u8]) -> Vec<Record> {
+        let mut out = Vec::new();
+        for_each_record(frame, |r| {
+            out.push(r.to_record().unwrap());
+            true
+        })
+        .unwrap();
+        out
     }
 
     #[test]
-    fn a_frame_decodes_to_what_was_encoded() {
+    fn a_batch_decodes_to_what_was_encoded() {
         let headers = vec![
             Header {
                 key: "trace".into(),
@@ -270,46 +402,106 @@ mod tests {
                 value: None,
             },
         ];
-        let rec = NewRecord::new(b"{\"a\":1}")
-            .with_key(b"k1")
-            .with_headers(&headers);
-        let buf = frame(42, 1_700_000_000_123, &rec);
-        assert_eq!(buf.len(), rec.encoded_len());
+        let big = vec![7u8; 300];
+        let input = [
+            NewRecord::new(b"{\"a\":1}")
+                .with_key(b"k1")
+                .with_headers(&headers)
+                .with_timestamp(1_700_000_000_123),
+            // Earlier than the first: a negative delta.
+            NewRecord::new(&big).with_timestamp(1_600_000_000_000),
+            NewRecord::default(),
+            NewRecord::new(b"").with_key(b""),
+        ];
+        let mut buf = vec![0xAA; 3]; // frames start anywhere in the buffer
+        let meta = encode_batch(&mut buf, 42, &input, usize::MAX, 5);
         assert_eq!(
-            check(&buf),
-            Frame::Valid {
-                len: buf.len(),
-                offset: 42,
-                timestamp: 1_700_000_000_123
+            meta,
+            BatchMeta {
+                count: 4,
+                max_ts: 1_700_000_000_123
             }
         );
-        let (got, len) = decode(&buf).unwrap();
-        assert_eq!(len, buf.len());
-        assert_eq!(
-            got,
+        let frame = &buf[3..];
+        let Frame::Valid(b) = check(frame) else {
+            panic!("{:?}", check(frame));
+        };
+        assert_eq!((b.len, b.base_offset, b.count), (frame.len(), 42, 4));
+        let got = records(frame);
+        let want = vec![
             Record {
                 offset: 42,
                 timestamp: 1_700_000_000_123,
                 key: Some(b"k1".to_vec()),
                 value: Some(b"{\"a\":1}".to_vec()),
                 headers,
-            }
-        );
+            },
+            Record {
+                offset: 43,
+                timestamp: 1_600_000_000_000,
+                key: None,
+                value: Some(big.clone()),
+                headers: vec![],
+            },
+            // No timestamp: the append's `now`. Null key and value stay null...
+            Record {
+                offset: 44,
+                timestamp: 5,
+                key: None,
+                value: None,
+                headers: vec![],
+            },
+            // ...and empty ones stay empty.
+            Record {
+                offset: 45,
+                timestamp: 5,
+                key: Some(vec![]),
+                value: Some(vec![]),
+                headers: vec![],
+            },
+        ];
+        assert_eq!(got, want);
     }
 
     #[test]
-    fn null_key_and_null_value_stay_distinct_from_empty() {
-        let null = frame(0, 0, &NewRecord::default());
-        let empty = frame(0, 0, &NewRecord::new(b"").with_key(b""));
-        let (n, _) = decode(&null).unwrap();
-        let (e, _) = decode(&empty).unwrap();
-        assert_eq!((n.key, n.value), (None, None));
-        assert_eq!((e.key, e.value), (Some(vec![]), Some(vec![])));
+    fn encoded_len_is_the_size_of_a_batch_of_one() {
+        let headers = [Header {
+            key: "h".into(),
+            value: Some(vec![1; 200]),
+        }];
+        for r in [
+            NewRecord::new(b"v"),
+            NewRecord::new(&[0u8; 1000]).with_key(b"key"),
+            NewRecord::default().with_headers(&headers),
+        ] {
+            let mut buf = Vec::new();
+            encode_batch(&mut buf, 0, &[r], usize::MAX, 0);
+            assert_eq!(buf.len(), r.encoded_len());
+        }
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_budget_but_takes_at_least_one_record() {
+        let v = [b'x'; 100];
+        let input = vec![NewRecord::new(&v).with_timestamp(1); 10];
+        let mut buf = Vec::new();
+        let meta = encode_batch(&mut buf, 0, &input, 350, 0);
+        assert_eq!(meta.count, 3);
+        assert!(buf.len() <= 350);
+        let mut one = Vec::new();
+        assert_eq!(encode_batch(&mut one, 0, &input, 10, 0).count, 1);
     }
 
     #[test]
     fn a_cut_frame_is_incomplete_and_a_flipped_bit_is_invalid() {
-        let buf = frame(7, 8, &NewRecord::new(b"hello world"));
+        let mut buf = Vec::new();
+        encode_batch(
+            &mut buf,
+            7,
+            &[NewRecord::new(b"hello world")],
+            usize::MAX,
+            8,
+        );
         for cut in 0..buf.len() {
             assert_eq!(check(&buf[..cut]), Frame::Incomplete, "cut at {cut}");
         }
@@ -317,10 +509,32 @@ mod tests {
         let last = bad.len() - 1;
         bad[last] ^= 0x01;
         assert_eq!(check(&bad), Frame::Invalid("CRC mismatch"));
-        assert!(decode(&bad).is_none());
         assert_eq!(
-            check(&[0u8; 16]),
+            check(&[0u8; 64]),
             Frame::Invalid("frame length out of range")
         );
+    }
+
+    #[test]
+    fn varints_and_zigzag_round_trip_at_their_edges() {
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            i64::MAX,
+            i64::MIN,
+            1 << 40,
+            -(1 << 40),
+        ] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+            let mut buf = Vec::new();
+            put_varint(&mut buf, zigzag(v));
+            assert_eq!(buf.len(), varint_len(zigzag(v)));
+            let mut cur = Cursor { buf: &buf, pos: 0 };
+            assert_eq!(cur.varint(), Some(zigzag(v)));
+        }
     }
 }

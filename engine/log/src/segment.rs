@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{io, Error, Result};
-use crate::fsutil::{atomic_write, read_exact_at};
-use crate::record::{check, i64_at, Frame, FRAME_HEADER};
+use crate::fsutil::{read_exact_at, replace_unsynced};
+use crate::record::{check, frame_len, i64_at, Batch, Frame, FRAME_PREFIX};
 
 /// The first bytes of every segment file (format version 1).
 pub(crate) const MAGIC: &[u8; 8] = b"WEIRLOG1";
@@ -37,8 +37,8 @@ pub(crate) fn parse_log_name(name: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
-/// A sparse index entry: the frame of `offset` starts at `position`, and every record of the
-/// segment before it has a timestamp of at most `max_ts_before`.
+/// A sparse index entry: the batch whose first record is `offset` starts at `position`, and
+/// every record of the segment before it has a timestamp of at most `max_ts_before`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct IndexEntry {
     pub offset: i64,
@@ -174,24 +174,20 @@ impl Segment {
                 return Ok(Tail::Clean);
             }
             match check(&buf[i..]) {
-                Frame::Valid {
-                    len: flen,
-                    offset,
-                    timestamp,
-                } => {
-                    if offset < self.end_offset {
+                Frame::Valid(batch) => {
+                    if batch.base_offset < self.end_offset {
                         return Ok(Tail::Invalid("offsets go backwards"));
                     }
-                    self.note_frame(pos, flen as u64, offset, timestamp);
-                    i += flen;
+                    self.note_batch(pos, &batch);
+                    i += batch.len;
                 }
                 Frame::Invalid(reason) => return Ok(Tail::Invalid(reason)),
                 Frame::Incomplete => {
                     let have = buf.len() - i;
                     let need = if have >= 4 {
-                        FRAME_HEADER + crate::record::u32_at(&buf, i) as usize
+                        frame_len(&buf[i..])
                     } else {
-                        FRAME_HEADER
+                        FRAME_PREFIX
                     };
                     let avail = len - pos;
                     if (avail as usize) < need || have as u64 >= avail {
@@ -210,22 +206,23 @@ impl Segment {
         }
     }
 
-    /// Records a valid frame of `len` bytes at `pos` (appended or scanned).
-    pub fn note_frame(&mut self, pos: u64, len: u64, offset: i64, timestamp: i64) {
+    /// Takes in a whole, checked batch frame at `pos` (appended or scanned).
+    pub fn note_batch(&mut self, pos: u64, batch: &Batch) {
         if pos >= self.last_indexed + INDEX_INTERVAL {
             self.index.push(IndexEntry {
-                offset,
+                offset: batch.base_offset,
                 position: pos,
                 max_ts_before: self.max_ts,
             });
             self.last_indexed = pos;
         }
-        self.size = pos + len;
-        self.end_offset = offset + 1;
-        self.max_ts = self.max_ts.max(timestamp);
+        self.size = pos + batch.len as u64;
+        self.end_offset = batch.end_offset();
+        self.max_ts = self.max_ts.max(batch.max_ts);
     }
 
-    /// The position to start scanning from to find `offset` (the last entry at or before it).
+    /// The position to start scanning from to find `offset`: the last indexed batch that
+    /// starts at or before it.
     pub fn position_for(&self, offset: i64) -> u64 {
         let i = self.index.partition_point(|e| e.offset <= offset);
         if i == 0 {
@@ -263,7 +260,7 @@ impl Segment {
         }
         let crc = crc32fast::hash(&out);
         out.extend_from_slice(&crc.to_le_bytes());
-        atomic_write(&index_path(dir, self.base_offset()), &out)
+        replace_unsynced(&index_path(dir, self.base_offset()), &out)
     }
 }
 
@@ -306,4 +303,88 @@ fn read_index(dir: &Path, sf: &SegmentFile, len: u64) -> Option<Segment> {
         index,
         last_indexed: i64_at(body, 32) as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{encode_batch, NewRecord};
+
+    /// A segment of `n` single-record batches with 1 KiB values, appended as the writer does.
+    fn write_segment(dir: &Path, n: i64) -> Segment {
+        let mut seg = Segment::create(dir, 100).unwrap();
+        let value = vec![b'v'; 1024];
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&seg.file.path)
+            .unwrap();
+        for k in 0..n {
+            let mut buf = Vec::new();
+            let r = NewRecord::new(&value).with_timestamp(10 * k);
+            encode_batch(&mut buf, 100 + k, &[r], usize::MAX, 0);
+            std::io::Write::write_all(&mut f, &buf).unwrap();
+            let Frame::Valid(b) = check(&buf) else {
+                panic!()
+            };
+            let pos = seg.size;
+            seg.note_batch(pos, &b);
+        }
+        seg
+    }
+
+    #[test]
+    fn the_sparse_index_has_an_entry_every_interval_and_finds_the_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = write_segment(dir.path(), 40);
+        // ~1 KiB frames, an entry every 4 KiB: about one frame in four.
+        assert!((8..=10).contains(&seg.index.len()), "{:?}", seg.index);
+        for w in seg.index.windows(2) {
+            assert!(w[1].position - w[0].position >= INDEX_INTERVAL);
+        }
+        for e in &seg.index {
+            assert_eq!(seg.position_for(e.offset), e.position);
+            assert!(seg.position_for(e.offset - 1) < e.position);
+            // Every record before the entry is older than the entry's own (10 ms apart).
+            assert_eq!(e.max_ts_before, 10 * (e.offset - 100 - 1));
+            assert!(seg.position_for_time(10 * (e.offset - 100)) <= e.position);
+        }
+        assert_eq!(seg.position_for(100), MAGIC_LEN);
+        assert_eq!((seg.end_offset, seg.max_ts), (140, 390));
+    }
+
+    #[test]
+    fn a_matching_index_file_is_used_and_a_stale_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = write_segment(dir.path(), 40);
+        seg.write_index(dir.path()).unwrap();
+        let (from_index, tail, len) = Segment::open(dir.path(), 100, true, ("t", 0)).unwrap();
+        assert_eq!((tail, len), (Tail::Clean, seg.size));
+        assert_eq!(from_index.index, seg.index);
+        assert_eq!(
+            (
+                from_index.end_offset,
+                from_index.max_ts,
+                from_index.last_indexed
+            ),
+            (seg.end_offset, seg.max_ts, seg.last_indexed)
+        );
+        // The log grew after the index was written: the index is ignored, the scan sees all.
+        let other = tempfile::tempdir().unwrap();
+        let more = write_segment(other.path(), 41);
+        let extra = std::fs::read(&more.file.path).unwrap();
+        let last = &extra[seg.size as usize..];
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&seg.file.path)
+            .unwrap();
+        std::io::Write::write_all(&mut f, last).unwrap();
+        let (scanned, tail, _) = Segment::open(dir.path(), 100, true, ("t", 0)).unwrap();
+        assert_eq!(tail, Tail::Clean);
+        assert_eq!(scanned.end_offset, 141);
+        assert_eq!(scanned.index, more.index);
+        // A damaged index file is ignored too.
+        std::fs::write(index_path(dir.path(), 100), b"WEIRIDX1 garbage").unwrap();
+        let (scanned, _, _) = Segment::open(dir.path(), 100, true, ("t", 0)).unwrap();
+        assert_eq!(scanned.end_offset, 141);
+    }
 }
