@@ -600,6 +600,28 @@ pub fn query_duckdb(path: &Path, sql: &str, max_rows: usize) -> Result<ResultPag
     }
     let config = Config::default().access_mode(AccessMode::ReadOnly)?;
     let conn = Connection::open_with_flags(path, config)?;
+    page_of(&conn, sql, max_rows)
+}
+
+/// Like [`query_duckdb`], with the file attached under the name a script's catalog gives it,
+/// so that `catalog.schema.table` reads as in the script (and `schema.table` still does).
+pub fn query_catalog(path: &Path, catalog: &str, sql: &str, max_rows: usize) -> Result<ResultPage> {
+    if !path.exists() {
+        return Err(Error::External(format!(
+            "no DuckDB database at {}",
+            path.display()
+        )));
+    }
+    let conn = Connection::open_in_memory()?;
+    let file = path.display().to_string().replace('\'', "''");
+    conn.execute_batch(&format!(
+        "ATTACH '{file}' AS {name} (READ_ONLY); USE {name};",
+        name = quote(catalog)
+    ))?;
+    page_of(&conn, sql, max_rows)
+}
+
+fn page_of(conn: &Connection, sql: &str, max_rows: usize) -> Result<ResultPage> {
     let mut stmt = conn.prepare(sql)?;
     let mut page = ResultPage::default();
     let batches = stmt.query_arrow([])?;
