@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench;
+mod bench_sink;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
