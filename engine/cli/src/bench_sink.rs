@@ -175,7 +175,7 @@ pub fn bench_duckdb_sink(rows: u64, dir: &Path) -> Result<()> {
     let keys = (rows / 10).max(1);
     let changelog = table(dir, "changelog", true, "")?;
     let pair_key = |i: usize| distinct((i / 2) % keys);
-    let kind = |i: usize| if i % 2 == 0 { 1 } else { 2 };
+    let kind = |i: usize| if i.is_multiple_of(2) { 1 } else { 2 };
     run(
         "upsert, changelog -U/+U",
         &changelog,
