@@ -180,15 +180,30 @@ fn ensure_table(conn: &Connection, def: &TableDef) -> Result<String> {
         message,
         span: def.option("table-name").map(|(_, s)| s).unwrap_or(def.span),
     };
-    let existing: usize = conn.query_row(
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND table_schema = ?",
-        duckdb::params![table_name, schema],
-        |r| r.get(0),
-    )?;
-    if existing != def.columns.len() {
+    // Rows are appended by position: the existing table must have the DDL's columns, in
+    // its order (DuckDB names are case-insensitive).
+    let existing: Vec<String> = conn
+        .prepare(
+            "SELECT column_name FROM information_schema.columns
+             WHERE table_name = ? AND table_schema = ? ORDER BY ordinal_position",
+        )?
+        .query_map(duckdb::params![table_name, schema], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    if existing.len() != def.columns.len() {
         return Err(mismatch(format!(
-            "DuckDB table {full} exists with {existing} columns but the DDL declares {}",
+            "DuckDB table {full} exists with {} columns but the DDL declares {}",
+            existing.len(),
             def.columns.len()
+        )));
+    }
+    if let Some((found, declared)) = existing
+        .iter()
+        .zip(&def.columns)
+        .find(|(found, c)| !found.eq_ignore_ascii_case(&c.name))
+    {
+        return Err(mismatch(format!(
+            "DuckDB table {full} has column '{found}' where the DDL declares '{}' (columns are written by position)",
+            declared.name
         )));
     }
     let keys: Vec<String> = conn
@@ -822,6 +837,15 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("has PRIMARY KEY (k) but the DDL declares PRIMARY KEY (n)"),
+            "{err}"
+        );
+        let mut renamed = table("");
+        renamed.columns[1].name = "m".into();
+        renamed.primary_key.clear();
+        let err = DuckDbSink::open(&renamed, dir.path()).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("has column 'n' where the DDL declares 'm'"),
             "{err}"
         );
         let err = DuckDbSink::open(&table(", 'sink.buffer-flush.max-rows' = '0'"), dir.path())
