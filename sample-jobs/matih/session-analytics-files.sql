@@ -7,8 +7,13 @@
 --     ../data/state-changes (written by scripts/gen-sample-data.py); malformed lines are
 --     skipped ('json.ignore-parse-errors'). Columns and watermark are MATIH's.
 --   * sink: the Iceberg table polaris.matih_analytics.session_analytics (Polaris REST
---     catalog) -> a DuckDB table of the same name in matih.duckdb, in the folder WEIR_OUT_DIR
---     names (default: out/ at the repository's root).
+--     catalog) -> the table of the same name in a DuckDB catalog named polaris: the file
+--     matih.duckdb in the folder WEIR_OUT_DIR names (default: out/ at the repository's root).
+--     catalog.sql declares that catalog and MATIH's four tables, as MATIH's DDL scripts
+--     pre-create them (`weir run -i catalog.sql session-analytics.sql`); the CREATE CATALOG
+--     and CREATE TABLE IF NOT EXISTS below let this script also run on its own, and change
+--     nothing after catalog.sql. The table is keyed by (window_start, tenant_id): a re-run
+--     replaces its rows instead of adding them.
 -- The INSERT INTO ... SELECT is MATIH's, verbatim. Relative paths resolve against this file's
 -- folder; `weir run ... -D WEIR_OUT_DIR=/some/dir` (or the environment) moves the output.
 
@@ -34,7 +39,12 @@ CREATE TEMPORARY TABLE state_changes_source (
     'json.ignore-parse-errors' = 'true'
 );
 
-CREATE TABLE polaris.matih_analytics.session_analytics (
+CREATE CATALOG IF NOT EXISTS polaris WITH (
+    'type' = 'duckdb',
+    'path' = '${WEIR_OUT_DIR:-../../out}/matih.duckdb'
+);
+
+CREATE TABLE IF NOT EXISTS polaris.matih_analytics.session_analytics (
     window_start    TIMESTAMP(3),
     window_end      TIMESTAMP(3),
     tenant_id       STRING,
@@ -43,11 +53,8 @@ CREATE TABLE polaris.matih_analytics.session_analytics (
     avg_turns       DOUBLE,
     completion_rate DOUBLE,
     unique_users    BIGINT,
-    event_timestamp TIMESTAMP(3)
-) WITH (
-    'connector' = 'duckdb',
-    'path' = '${WEIR_OUT_DIR:-../../out}/matih.duckdb',
-    'table-name' = 'matih_analytics.session_analytics'
+    event_timestamp TIMESTAMP(3),
+    PRIMARY KEY (window_start, tenant_id) NOT ENFORCED
 );
 
 INSERT INTO polaris.matih_analytics.session_analytics

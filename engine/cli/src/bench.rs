@@ -42,6 +42,10 @@ pub struct BenchArgs {
     /// Only generate the data set.
     #[arg(long)]
     generate_only: bool,
+    /// Measure the `duckdb` sink instead (append and upsert rows/s, `--events` rows per
+    /// mode) and print its table.
+    #[arg(long)]
+    duckdb_sink: bool,
     /// Internal: run one script in this process and print its timing as JSON.
     #[arg(long, hide = true)]
     child_job: Option<PathBuf>,
@@ -1021,6 +1025,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         .dir
         .clone()
         .unwrap_or_else(|| std::env::temp_dir().join("weir-bench"));
+    if args.duckdb_sink {
+        return crate::bench_sink::bench_duckdb_sink(args.events, &root.join("sink"));
+    }
     let data = root.join(format!("data-e{}-s{}", args.events, args.seed));
     let work = root.join("out");
     fs::create_dir_all(&data)?;

@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench;
+mod bench_sink;
 mod log_cmd;
 
 use std::collections::HashMap;
@@ -29,7 +30,8 @@ struct Cli {
 enum Command {
     /// Run a Flink SQL script (SET, CREATE TABLE, INSERT INTO, SELECT) on bounded inputs.
     Run(RunArgs),
-    /// Run the demo: MATIH's session-analytics job into DuckDB, then its chart.
+    /// Run the demo: MATIH's catalog (sample-jobs/matih/catalog.sql), its session-analytics
+    /// job into DuckDB, then its chart.
     Demo(DemoArgs),
     /// Run SQL against a DuckDB database file a job wrote.
     Query(QueryArgs),
@@ -48,7 +50,13 @@ struct RunArgs {
     /// Set a variable for `${NAME}` / `${NAME:-default}` in option values (repeatable).
     #[arg(short = 'D', value_name = "NAME=VALUE")]
     define: Vec<String>,
-    /// Print the streaming plan of each query instead of running the script.
+    /// An init script run before the job, as `sql-client.sh -i` does: SET, CREATE CATALOG,
+    /// CREATE TABLE, USE (repeatable, run in order; relative paths in each resolve against
+    /// its own folder).
+    #[arg(short = 'i', long = "init", value_name = "FILE")]
+    init: Vec<PathBuf>,
+    /// Print the streaming plan of each query instead of running the script (init scripts
+    /// are planned too; nothing is created).
     #[arg(long)]
     explain: bool,
     /// Print the run report as JSON.
@@ -68,6 +76,11 @@ struct QueryArgs {
     /// The DuckDB database file.
     #[arg(long)]
     db: PathBuf,
+    /// The name the scripts give the file's catalog (`CREATE CATALOG polaris ...`), so that
+    /// `polaris.matih_analytics.session_analytics` reads as in the job; `schema.table` and
+    /// `table` work with or without it.
+    #[arg(long)]
+    catalog: Option<String>,
     /// The SQL to run.
     sql: String,
     /// At most this many rows are printed.
@@ -170,8 +183,20 @@ fn options_for(file: &Path, vars: HashMap<String, String>) -> RunOptions {
 fn run(args: RunArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let options = options_for(&args.file, parse_defines(&args.define)?);
-    let mut session = Session::new(options);
+    let vars = parse_defines(&args.define)?;
+    let mut session = Session::new(options_for(&args.file, vars.clone()));
+    for init in &args.init {
+        let init_text = std::fs::read_to_string(init)
+            .with_context(|| format!("cannot read the init file {}", init.display()))?;
+        session.set_base_dir(options_for(init, vars.clone()).base_dir);
+        let done = if args.explain {
+            session.explain_init(&init_text)
+        } else {
+            session.execute_init(&init_text).map(|_| ())
+        };
+        done.map_err(|e| explain_error(&e, init, &init_text))?;
+    }
+    session.set_base_dir(options_for(&args.file, vars).base_dir);
     if args.explain {
         let plans = session
             .explain_script(&text)
@@ -283,8 +308,13 @@ fn print_page(page: &ResultPage) {
 }
 
 fn query(args: QueryArgs) -> Result<()> {
-    let page = weir_engine::duckdb_sink::query_duckdb(&args.db, &args.sql, args.limit)
-        .map_err(|e| anyhow::anyhow!("{}", e.to_api()))?;
+    let page = match &args.catalog {
+        Some(name) => {
+            weir_engine::duckdb_sink::query_catalog(&args.db, name, &args.sql, args.limit)
+        }
+        None => weir_engine::duckdb_sink::query_duckdb(&args.db, &args.sql, args.limit),
+    }
+    .map_err(|e| anyhow::anyhow!("{}", e.to_api()))?;
     print_page(&page);
     Ok(())
 }
@@ -342,11 +372,24 @@ fn demo(args: DemoArgs) -> Result<()> {
     if db.exists() {
         std::fs::remove_file(&db)?;
     }
-    println!("[1/3] running {} on the embedded engine", job.display());
+    // MATIH's catalog and tables first, as `weir run -i catalog.sql` creates them.
+    let catalog = job.with_file_name("catalog.sql");
+    println!(
+        "[1/3] running {} after {} on the embedded engine",
+        job.display(),
+        catalog.display()
+    );
+    let vars = HashMap::from([("WEIR_OUT_DIR".to_string(), out.display().to_string())]);
+    let mut session = Session::new(options_for(&job, vars));
+    let catalog_text = std::fs::read_to_string(&catalog)
+        .with_context(|| format!("cannot read {}", catalog.display()))?;
+    session
+        .execute_init(&catalog_text)
+        .map_err(|e| explain_error(&e, &catalog, &catalog_text))?;
     let text =
         std::fs::read_to_string(&job).with_context(|| format!("cannot read {}", job.display()))?;
-    let vars = HashMap::from([("WEIR_OUT_DIR".to_string(), out.display().to_string())]);
-    let report = weir_engine::run_script(&text, &options_for(&job, vars))
+    let report = session
+        .execute(&text)
         .map_err(|e| explain_error(&e, &job, &text))?;
     print_report(&report);
     let table = "matih_analytics.session_analytics";

@@ -267,6 +267,147 @@ fn session_analytics_matches_values_computed_from_the_input() {
     // The data exercises what it should: NULL averages, and sessions completing.
     assert!(expected.iter().any(|r| r.avg_duration_ms.is_none()));
     assert!(expected.iter().any(|r| r.completion_rate > 0.0));
+
+    // The table is keyed by (window_start, tenant_id): a second run replaces the rows.
+    let again = weir(&[
+        "run",
+        "sample-jobs/matih/session-analytics.sql",
+        "-D",
+        &define,
+    ]);
+    assert!(again.status.success(), "{}", describe(&again));
+    assert_eq!(
+        read_session_analytics(&db),
+        actual,
+        "a re-run changed the table"
+    );
+}
+
+/// The primary key columns of every table in the `matih_analytics` schema of `db`.
+fn primary_keys(db: &Path) -> BTreeMap<String, String> {
+    let config = duckdb::Config::default()
+        .access_mode(duckdb::AccessMode::ReadOnly)
+        .unwrap();
+    let conn = duckdb::Connection::open_with_flags(db, config).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT table_name, array_to_string(constraint_column_names, ', ')
+             FROM duckdb_constraints()
+             WHERE schema_name = 'matih_analytics' AND constraint_type = 'PRIMARY KEY'",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// `weir run -i catalog.sql job.sql`: the init file creates MATIH's four keyed tables in the
+/// DuckDB catalog, the job writes into one; `weir query` reads it with the catalog's name.
+#[test]
+fn init_file_creates_the_matih_catalog_and_the_job_writes_into_it() {
+    let out = tempfile::tempdir().unwrap();
+    let define = format!("WEIR_OUT_DIR={}", out.path().display());
+    let output = weir(&[
+        "run",
+        "-i",
+        "sample-jobs/matih/catalog.sql",
+        "sample-jobs/matih/session-analytics.sql",
+        "-D",
+        &define,
+    ]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let db = out.path().join("matih.duckdb");
+    let keys = primary_keys(&db);
+    let expected: BTreeMap<String, String> = [
+        ("state_transition_log", "transition_id"),
+        ("session_analytics", "window_start, tenant_id"),
+        (
+            "agent_performance_metrics",
+            "window_start, tenant_id, agent_id",
+        ),
+        (
+            "llm_operations_metrics",
+            "window_start, tenant_id, provider, model",
+        ),
+    ]
+    .into_iter()
+    .map(|(t, k)| (t.to_string(), k.to_string()))
+    .collect();
+    assert_eq!(keys, expected);
+    let rows = read_session_analytics(&db).len();
+    assert_eq!(rows, 24);
+
+    let db_arg = db.display().to_string();
+    for (catalog, table) in [
+        (Some("polaris"), "polaris.matih_analytics.session_analytics"),
+        (Some("polaris"), "matih_analytics.session_analytics"),
+        (None, "matih_analytics.session_analytics"),
+    ] {
+        let sql = format!("SELECT count(*) AS n FROM {table}");
+        let mut args = vec!["query", "--db", &db_arg];
+        if let Some(c) = catalog {
+            args.extend(["--catalog", c]);
+        }
+        args.push(&sql);
+        let output = weir(&args);
+        assert!(output.status.success(), "{}", describe(&output));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.lines().any(|l| l.trim() == "24"),
+            "{table}: {}",
+            describe(&output)
+        );
+    }
+}
+
+/// An init file's relative paths resolve against its own folder; its errors name it.
+#[test]
+fn init_files_resolve_their_own_paths_and_name_themselves_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("conf")).unwrap();
+    let init = dir.path().join("conf/init.sql");
+    std::fs::write(
+        &init,
+        "CREATE CATALOG lake WITH ('type' = 'duckdb', 'path' = 'lake.duckdb');\nCREATE TABLE lake.db.t (k STRING, n BIGINT, PRIMARY KEY (k) NOT ENFORCED);\n",
+    )
+    .unwrap();
+    let job = dir.path().join("job.sql");
+    std::fs::write(
+        &job,
+        "INSERT INTO lake.db.t VALUES ('a', 1), ('b', 2), ('a', 3);\n",
+    )
+    .unwrap();
+    let output = weir(&[
+        "run",
+        "--init",
+        init.to_str().unwrap(),
+        job.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let lake = dir.path().join("conf/lake.duckdb");
+    let conn = duckdb::Connection::open(&lake).unwrap();
+    let rows: Vec<(String, i64)> = conn
+        .prepare("SELECT k, n FROM db.t ORDER BY k")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(conn);
+    assert_eq!(rows, [("a".to_string(), 3), ("b".to_string(), 2)]);
+
+    let bad = dir.path().join("conf/bad.sql");
+    std::fs::write(&bad, "SET 'parallelism.default' = '1';\nSELECT 1;\n").unwrap();
+    let output = weir(&["run", "-i", bad.to_str().unwrap(), job.to_str().unwrap()]);
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:2:1", bad.display()))
+            && stderr.contains("an init file prepares the session"),
+        "{}",
+        describe(&output)
+    );
 }
 
 /// A construct the engine does not support fails the run, and the message points at it.
@@ -329,7 +470,7 @@ fn help_texts_work() {
     let output = weir(&["run", "--help"]);
     assert!(output.status.success(), "{}", describe(&output));
     let help = String::from_utf8_lossy(&output.stdout);
-    for word in ["Usage", "-D", "NAME=VALUE"] {
+    for word in ["Usage", "-D", "NAME=VALUE", "--init"] {
         assert!(
             help.contains(word),
             "`weir run --help` lacks {word:?}\n{help}"

@@ -115,9 +115,12 @@ impl CatalogDef {
             .option("default-database")
             .map(|(v, _)| v.to_string())
             .unwrap_or_else(|| "main".into());
+        let path = resolve_path(path, base);
         Ok(Self {
             name: decl.name.clone(),
-            path: resolve_path(path, base),
+            // Absolute, so that scripts in other folders (the job after an init file) and
+            // reports name the same file.
+            path: std::path::absolute(&path).unwrap_or(path),
             default_database,
             span: decl.span,
         })

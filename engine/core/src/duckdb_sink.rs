@@ -235,15 +235,30 @@ fn ensure_table(conn: &Connection, def: &TableDef) -> Result<String> {
         message,
         span: def.option("table-name").map(|(_, s)| s).unwrap_or(def.span),
     };
-    let existing: usize = conn.query_row(
-        "SELECT count(*) FROM information_schema.columns WHERE table_name = ? AND table_schema = ?",
-        duckdb::params![table_name, schema],
-        |r| r.get(0),
-    )?;
-    if existing != def.columns.len() {
+    // Rows are appended by position: the existing table must have the DDL's columns, in
+    // its order (DuckDB names are case-insensitive).
+    let existing: Vec<String> = conn
+        .prepare(
+            "SELECT column_name FROM information_schema.columns
+             WHERE table_name = ? AND table_schema = ? ORDER BY ordinal_position",
+        )?
+        .query_map(duckdb::params![table_name, schema], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    if existing.len() != def.columns.len() {
         return Err(mismatch(format!(
-            "DuckDB table {full} exists with {existing} columns but the DDL declares {}",
+            "DuckDB table {full} exists with {} columns but the DDL declares {}",
+            existing.len(),
             def.columns.len()
+        )));
+    }
+    if let Some((found, declared)) = existing
+        .iter()
+        .zip(&def.columns)
+        .find(|(found, c)| !found.eq_ignore_ascii_case(&c.name))
+    {
+        return Err(mismatch(format!(
+            "DuckDB table {full} has column '{found}' where the DDL declares '{}' (columns are written by position)",
+            declared.name
         )));
     }
     let keys: Vec<String> = conn
@@ -653,6 +668,28 @@ pub fn query_duckdb(path: &Path, sql: &str, max_rows: usize) -> Result<ResultPag
         )));
     }
     let conn = connect_read_only(path)?;
+    page_of(&conn, sql, max_rows)
+}
+
+/// Like [`query_duckdb`], with the file attached under the name a script's catalog gives it,
+/// so that `catalog.schema.table` reads as in the script (and `schema.table` still does).
+pub fn query_catalog(path: &Path, catalog: &str, sql: &str, max_rows: usize) -> Result<ResultPage> {
+    if !path.exists() {
+        return Err(Error::External(format!(
+            "no DuckDB database at {}",
+            path.display()
+        )));
+    }
+    let conn = Connection::open_in_memory()?;
+    let file = path.display().to_string().replace('\'', "''");
+    conn.execute_batch(&format!(
+        "ATTACH '{file}' AS {name} (READ_ONLY); USE {name};",
+        name = quote(catalog)
+    ))?;
+    page_of(&conn, sql, max_rows)
+}
+
+fn page_of(conn: &Connection, sql: &str, max_rows: usize) -> Result<ResultPage> {
     let mut stmt = conn.prepare(sql)?;
     let mut page = ResultPage::default();
     let batches = stmt.query_arrow([])?;
@@ -853,6 +890,15 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("has PRIMARY KEY (k) but the DDL declares PRIMARY KEY (n)"),
+            "{err}"
+        );
+        let mut renamed = table("");
+        renamed.columns[1].name = "m".into();
+        renamed.primary_key.clear();
+        let err = DuckDbSink::open(&renamed, dir.path()).err().unwrap();
+        assert!(
+            err.to_string()
+                .contains("has column 'n' where the DDL declares 'm'"),
             "{err}"
         );
         let err = DuckDbSink::open(&table(", 'sink.buffer-flush.max-rows' = '0'"), dir.path())

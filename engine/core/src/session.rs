@@ -409,7 +409,9 @@ impl Session {
     fn anchor_paths(&self, def: &mut TableDef) {
         for (key, value, _) in def.options.iter_mut() {
             if key == "path" {
-                *value = resolve_path(value, &self.options.base_dir)
+                let path = resolve_path(value, &self.options.base_dir);
+                *value = std::path::absolute(&path)
+                    .unwrap_or(path)
                     .display()
                     .to_string();
             }
