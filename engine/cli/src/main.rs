@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench;
+mod seed;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -36,6 +37,9 @@ enum Command {
     Chart(ChartArgs),
     /// Generate a deterministic data set and compare Weir with DuckDB (and Flink) on it.
     Bench(bench::BenchArgs),
+    /// Write realistic, deterministic events for the seed platforms' topics to Weir's
+    /// embedded log or a Kafka broker.
+    Seed(seed::SeedArgs),
 }
 
 #[derive(Args)]
@@ -105,6 +109,7 @@ fn main() -> ExitCode {
         Command::Query(args) => query(args),
         Command::Chart(args) => chart(args),
         Command::Bench(args) => bench::bench(args),
+        Command::Seed(args) => seed::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
