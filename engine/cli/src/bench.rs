@@ -2,7 +2,6 @@
 //! seed's jobs and Nexmark-like shapes on Weir (one child process per job), on DuckDB (batch,
 //! in-process) and optionally on real Flink 1.20.3 (PyFlink, parallelism 1), and prints a table.
 
-use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -12,10 +11,11 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-/// Bumped whenever the generated data changes, so old folders are not reused.
-const GENERATOR_VERSION: u32 = 1;
-/// 2026-02-12 10:00:00.000 UTC, in milliseconds since the epoch.
-const START_MS: i64 = 1_770_890_400_000;
+use crate::seed;
+
+/// Bumped whenever the generated data changes, so old folders are not reused. 2: the
+/// generators of `weir seed` (session lifecycles, metadata as JSON text).
+const GENERATOR_VERSION: u32 = 2;
 /// Mean gap between two consecutive events (ms): 1M events span about 28 hours.
 const MEAN_GAP_MS: u64 = 100;
 /// Events are shifted back by up to this much (ms): out of order, never behind the
@@ -52,67 +52,8 @@ pub struct BenchArgs {
 }
 
 // ---------------------------------------------------------------------------------------
-// Deterministic generation
+// Deterministic generation (the generators of `weir seed`, written to files)
 // ---------------------------------------------------------------------------------------
-
-/// SplitMix64: tiny, fast and deterministic.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
-/// (year, month, day) of a day number since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
-}
-
-/// Flink's SQL timestamp format: `2026-02-12 10:30:00.000`.
-fn push_timestamp(out: &mut String, ms: i64) {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, m, d) = civil_from_days(days);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{:03}",
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000
-    );
-}
-
-const TENANTS: [&str; 8] = [
-    "acme-health",
-    "globex-retail",
-    "initech-bank",
-    "umbrella-labs",
-    "stark-energy",
-    "wayne-logistics",
-    "hooli-media",
-    "tyrell-robotics",
-];
 
 /// The three event shapes of MATIH's Kafka topics.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -133,134 +74,26 @@ impl Stream {
         }
     }
 
-    /// Distinct per stream, so the three files are not shifted copies of each other.
-    fn salt(self) -> u64 {
+    fn topic(self) -> seed::Topic {
         match self {
-            Stream::StateChanges => 1,
-            Stream::AgentTraces => 2,
-            Stream::LlmOps => 3,
+            Stream::StateChanges => seed::Topic::StateChanges,
+            Stream::AgentTraces => seed::Topic::AgentTraces,
+            Stream::LlmOps => seed::Topic::LlmOps,
         }
     }
+}
 
-    /// Appends one JSON line for event `i` at `ts_ms`.
-    fn push_event(self, out: &mut String, rng: &mut Rng, i: u64, ts_ms: i64) {
-        let tenant_ix = rng.below(TENANTS.len() as u64) as usize;
-        let tenant = TENANTS[tenant_ix];
-        let _ = write!(out, "{{\"event_id\":\"evt-{:016x}\",", rng.next());
-        match self {
-            Stream::StateChanges => {
-                const STATES: [&str; 6] = [
-                    "created",
-                    "active",
-                    "waiting",
-                    "completed",
-                    "abandoned",
-                    "active",
-                ];
-                let session = rng.chance(75);
-                let (event_type, entity_type) = if session {
-                    ("session.state_changed", "session_phase")
-                } else {
-                    ("agent.state_changed", "agent")
-                };
-                // Sessions live for about 40 events of their stream.
-                let entity = if session {
-                    format!(
-                        "sess-{:08x}",
-                        (i / 40 + rng.below(50)) * 8 + tenant_ix as u64
-                    )
-                } else {
-                    format!("{tenant}/agent-{}", rng.below(12))
-                };
-                let from = STATES[rng.below(6) as usize];
-                let to = STATES[rng.below(6) as usize];
-                let _ = write!(
-                    out,
-                    "\"event_type\":\"{event_type}\",\"tenant_id\":\"{tenant}\",\"entity_type\":\"{entity_type}\",\"entity_id\":\"{entity}\",\"from_state\":\"{from}\",\"to_state\":\"{to}\",\"triggered_by\":\"u-{tenant}-{:03}\",",
-                    rng.below(250)
-                );
-                if to == "completed" {
-                    let _ = write!(
-                        out,
-                        "\"metadata\":{{\"duration_ms\":{},\"turn_count\":{}}},",
-                        1_000 + rng.below(600_000),
-                        1 + rng.below(30)
-                    );
-                } else if rng.chance(50) {
-                    out.push_str("\"metadata\":{\"channel\":\"slack\"},");
-                } else {
-                    out.push_str("\"metadata\":null,");
-                }
-            }
-            Stream::AgentTraces => {
-                const ACTIONS: [&str; 5] =
-                    ["started", "tool_call", "completed", "completed", "failed"];
-                const TOOLS: [&str; 5] = ["sql", "search", "chart", "python", "http"];
-                let action = ACTIONS[rng.below(5) as usize];
-                let tokens_in = 50 + rng.below(4_000);
-                let tokens_out = 10 + rng.below(1_500);
-                let latency = if rng.chance(3) {
-                    5_000 + rng.below(25_000)
-                } else {
-                    40 + rng.below(2_500)
-                };
-                let cost = (tokens_in as f64 * 3.0 + tokens_out as f64 * 15.0) / 1_000_000.0;
-                let _ = write!(
-                    out,
-                    "\"event_type\":\"agent.trace\",\"tenant_id\":\"{tenant}\",\"trace_id\":\"tr-{:016x}\",\"agent_id\":\"{tenant}/agent-{}\",\"action\":\"{action}\",\"session_id\":\"sess-{:08x}\",\"latency_ms\":{latency},\"tokens_input\":{tokens_in},\"tokens_output\":{tokens_out},\"cost_usd\":{cost:.6},\"tools_used\":[",
-                    rng.next(),
-                    rng.below(12),
-                    i / 40 * 8 + tenant_ix as u64
-                );
-                let n_tools = rng.below(3);
-                for t in 0..n_tools {
-                    if t > 0 {
-                        out.push(',');
-                    }
-                    let _ = write!(out, "\"{}\"", TOOLS[rng.below(5) as usize]);
-                }
-                out.push_str("],");
-                let error = action == "failed" || (action == "completed" && rng.chance(2));
-                if error {
-                    out.push_str("\"error_message\":\"tool timeout after 30s\",");
-                } else {
-                    out.push_str("\"error_message\":null,");
-                }
-            }
-            Stream::LlmOps => {
-                const MODELS: [(&str, &str); 6] = [
-                    ("openai", "gpt-4o"),
-                    ("openai", "gpt-4o-mini"),
-                    ("anthropic", "claude-sonnet-4"),
-                    ("anthropic", "claude-haiku-4"),
-                    ("azure", "gpt-4o"),
-                    ("vllm", "llama-3.1-70b"),
-                ];
-                let (provider, model) = MODELS[rng.below(6) as usize];
-                let tokens_in = 50 + rng.below(8_000);
-                let tokens_out = 10 + rng.below(2_000);
-                let cache_hit = rng.chance(20);
-                let success = !rng.chance(4);
-                let latency = 80 + rng.below(4_000);
-                let cost = (tokens_in as f64 * 2.5 + tokens_out as f64 * 10.0) / 1_000_000.0;
-                let _ = write!(
-                    out,
-                    "\"event_type\":\"llm.request\",\"tenant_id\":\"{tenant}\","
-                );
-                if rng.chance(1) {
-                    out.push_str("\"provider\":null,\"model\":null,");
-                } else {
-                    let _ = write!(out, "\"provider\":\"{provider}\",\"model\":\"{model}\",");
-                }
-                let _ = write!(
-                    out,
-                    "\"tokens_input\":{tokens_in},\"tokens_output\":{tokens_out},\"cost_usd\":{cost:.6},\"latency_ms\":{latency},\"cache_hit\":{cache_hit},\"success\":{success},"
-                );
-            }
-        }
-        out.push_str("\"timestamp\":\"");
-        push_timestamp(out, ts_ms);
-        out.push_str("\"}\n");
+/// The generators' options for the bench: no late, malformed or duplicate records, so
+/// streaming and batch results agree.
+fn gen_options(seed: u64) -> seed::GenOptions {
+    seed::GenOptions {
+        seed,
+        start_ms: seed::DEFAULT_START_MS,
+        interval_ms: MEAN_GAP_MS,
+        jitter_ms: JITTER_MS,
+        late_ppm: 0,
+        malformed_ppm: 0,
+        duplicate_ppm: 0,
     }
 }
 
@@ -268,14 +101,14 @@ impl Stream {
 fn generate_stream(stream: Stream, events: u64, seed: u64, path: &Path) -> Result<()> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut writer = BufWriter::with_capacity(8 << 20, file);
-    let mut rng = Rng(seed ^ stream.salt().wrapping_mul(0xD6E8_FEB8_6659_FD93));
+    let mut source = seed::generator(stream.topic(), &gen_options(seed));
+    let mut record = seed::Record::default();
     let mut chunk = String::with_capacity(4 << 20);
-    let mut clock = START_MS;
-    for i in 0..events {
-        clock += rng.below(2 * MEAN_GAP_MS + 1) as i64;
-        let ts = clock - rng.below(JITTER_MS) as i64;
-        stream.push_event(&mut chunk, &mut rng, i, ts);
-        if chunk.len() >= (4 << 20) - 1024 {
+    for _ in 0..events {
+        source.next_into(&mut record);
+        chunk.push_str(&record.value);
+        chunk.push('\n');
+        if chunk.len() >= (4 << 20) - 4096 {
             writer.write_all(chunk.as_bytes())?;
             chunk.clear();
         }
@@ -387,7 +220,7 @@ fn source_ddl(stream: Stream, dir: &Path) -> String {
 /// DuckDB's reader of the same file, with explicit columns and Flink's timestamp format.
 fn duckdb_source(stream: Stream, dir: &Path) -> String {
     let columns = match stream {
-        Stream::StateChanges => "event_id: 'VARCHAR', event_type: 'VARCHAR', tenant_id: 'VARCHAR', entity_type: 'VARCHAR', entity_id: 'VARCHAR', from_state: 'VARCHAR', to_state: 'VARCHAR', triggered_by: 'VARCHAR', metadata: 'JSON'",
+        Stream::StateChanges => "event_id: 'VARCHAR', event_type: 'VARCHAR', tenant_id: 'VARCHAR', entity_type: 'VARCHAR', entity_id: 'VARCHAR', from_state: 'VARCHAR', to_state: 'VARCHAR', triggered_by: 'VARCHAR', metadata: 'VARCHAR'",
         Stream::AgentTraces => "event_id: 'VARCHAR', event_type: 'VARCHAR', tenant_id: 'VARCHAR', trace_id: 'VARCHAR', agent_id: 'VARCHAR', action: 'VARCHAR', session_id: 'VARCHAR', latency_ms: 'INTEGER', tokens_input: 'INTEGER', tokens_output: 'INTEGER', cost_usd: 'DOUBLE', tools_used: 'VARCHAR[]', error_message: 'VARCHAR'",
         Stream::LlmOps => "event_id: 'VARCHAR', event_type: 'VARCHAR', tenant_id: 'VARCHAR', provider: 'VARCHAR', model: 'VARCHAR', tokens_input: 'INTEGER', tokens_output: 'INTEGER', cost_usd: 'DOUBLE', latency_ms: 'INTEGER', cache_hit: 'BOOLEAN', success: 'BOOLEAN'",
     };
@@ -1107,10 +940,10 @@ mod tests {
     #[test]
     fn timestamps_are_flink_sql_format() {
         let mut s = String::new();
-        push_timestamp(&mut s, START_MS + 30 * 60_000 + 7);
+        seed::push_timestamp(&mut s, seed::DEFAULT_START_MS + 30 * 60_000 + 7);
         assert_eq!(s, "2026-02-12 10:30:00.007");
         s.clear();
-        push_timestamp(&mut s, 951_782_400_000); // 2000-02-29 00:00:00 UTC
+        seed::push_timestamp(&mut s, 951_782_400_000); // 2000-02-29 00:00:00 UTC
         assert_eq!(s, "2000-02-29 00:00:00.000");
     }
 

@@ -5,6 +5,7 @@
 mod bench;
 mod bench_sink;
 mod log_cmd;
+mod seed;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// The embedded log: topics, produce, consume, groups, retention, bench.
     Log(log_cmd::LogArgs),
+    /// Write realistic, deterministic events for the seed platforms' topics to Weir's
+    /// embedded log or a Kafka broker.
+    Seed(seed::SeedArgs),
 }
 
 #[derive(Args)]
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
         Command::Chart(args) => chart(args),
         Command::Bench(args) => bench::bench(args),
         Command::Log(args) => log_cmd::log(args),
+        Command::Seed(args) => seed::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
