@@ -169,7 +169,15 @@ fn topics(log: &Log) -> Result<()> {
         }
     }
     print_table(
-        &["topic", "partition", "start", "end", "records", "bytes", "segments"],
+        &[
+            "topic",
+            "partition",
+            "start",
+            "end",
+            "records",
+            "bytes",
+            "segments",
+        ],
         &rows,
     );
     Ok(())
@@ -206,10 +214,12 @@ fn produce(a: ProduceArgs) -> Result<()> {
     let mut flush = |lines: &mut Vec<String>| -> Result<()> {
         let records: Vec<NewRecord<'_>> = lines
             .iter()
-            .map(|l| match a.key_separator.as_deref().and_then(|s| l.split_once(s)) {
-                Some((k, v)) => NewRecord::new(v.as_bytes()).with_key(k.as_bytes()),
-                None => NewRecord::new(l.as_bytes()),
-            })
+            .map(
+                |l| match a.key_separator.as_deref().and_then(|s| l.split_once(s)) {
+                    Some((k, v)) => NewRecord::new(v.as_bytes()).with_key(k.as_bytes()),
+                    None => NewRecord::new(l.as_bytes()),
+                },
+            )
             .collect();
         match a.partition {
             Some(p) => {
@@ -495,7 +505,10 @@ fn run_bench(a: &LogBenchArgs, dir: &Path) -> Result<()> {
 
     let (n, bytes, seconds) = read_back(&log, a.partitions)?;
     if n != a.events || bytes != payload {
-        bail!("read back {n} events / {bytes} bytes, wrote {} / {payload}", a.events);
+        bail!(
+            "read back {n} events / {bytes} bytes, wrote {} / {payload}",
+            a.events
+        );
     }
     phases.push(Phase {
         name: "read (same process)",
@@ -554,7 +567,10 @@ fn run_bench(a: &LogBenchArgs, dir: &Path) -> Result<()> {
             ]
         })
         .collect();
-    print_table(&["phase", "events", "seconds", "events/s", "MB/s (payload)"], &rows);
+    print_table(
+        &["phase", "events", "seconds", "events/s", "MB/s (payload)"],
+        &rows,
+    );
     println!();
     println!(
         "payload {:.1} MB, on disk {:.1} MB ({:.2}x), {} partition(s), {} record(s) per append",

@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_sink;
+mod demo;
 mod log_cmd;
 mod seed;
 
@@ -31,9 +32,8 @@ struct Cli {
 enum Command {
     /// Run a Flink SQL script (SET, CREATE TABLE, INSERT INTO, SELECT) on bounded inputs.
     Run(RunArgs),
-    /// Run the demo: MATIH's catalog (sample-jobs/matih/catalog.sql), its session-analytics
-    /// job into DuckDB, then its chart.
-    Demo(DemoArgs),
+    /// Run the demo: seed the topics, run MATIH's and AppHub's jobs live on them, then chart.
+    Demo(demo::DemoArgs),
     /// Run SQL against a DuckDB database file a job wrote.
     Query(QueryArgs),
     /// Draw a line chart (PNG or SVG) from a DuckDB table.
@@ -66,13 +66,6 @@ struct RunArgs {
     /// Print the run report as JSON.
     #[arg(long)]
     json: bool,
-}
-
-#[derive(Args)]
-struct DemoArgs {
-    /// Where the DuckDB database and the charts go.
-    #[arg(long, default_value = "out")]
-    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -121,7 +114,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
-        Command::Demo(args) => demo(args),
+        Command::Demo(args) => demo::demo(args),
         Command::Query(args) => query(args),
         Command::Chart(args) => chart(args),
         Command::Bench(args) => bench::bench(args),
@@ -256,7 +249,7 @@ fn print_report(report: &RunReport) {
     );
 }
 
-fn print_page(page: &ResultPage) {
+pub(crate) fn print_page(page: &ResultPage) {
     let headers: Vec<String> = page.columns.iter().map(|c| c.name.clone()).collect();
     let cells: Vec<Vec<String>> = page
         .rows
@@ -324,7 +317,12 @@ fn query(args: QueryArgs) -> Result<()> {
     Ok(())
 }
 
-fn draw(db: &Path, table: &str, spec: &weir_charts::LineChartSpec, out: &Path) -> Result<()> {
+pub(crate) fn draw(
+    db: &Path,
+    table: &str,
+    spec: &weir_charts::LineChartSpec,
+    out: &Path,
+) -> Result<()> {
     let sql = format!(
         "SELECT {x}, {s}, {y} FROM {table} ORDER BY {x}, {s}",
         x = spec.x,
@@ -355,68 +353,5 @@ fn chart(args: ChartArgs) -> Result<()> {
     };
     draw(&args.db, &args.table, &spec, &args.out)?;
     println!("chart written to {}", args.out.display());
-    Ok(())
-}
-
-/// The sample job, found from the working folder or from where this binary was built.
-fn sample_job() -> PathBuf {
-    let relative = PathBuf::from("sample-jobs/matih/session-analytics-files.sql");
-    if relative.exists() {
-        return relative;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(relative)
-}
-
-fn demo(args: DemoArgs) -> Result<()> {
-    let job = sample_job();
-    std::fs::create_dir_all(&args.out)?;
-    let out = std::fs::canonicalize(&args.out)?;
-    let db = out.join("matih.duckdb");
-    if db.exists() {
-        std::fs::remove_file(&db)?;
-    }
-    // MATIH's catalog and tables first, as `weir run -i catalog.sql` creates them.
-    let catalog = job.with_file_name("catalog.sql");
-    println!(
-        "[1/3] running {} after {} on the embedded engine",
-        job.display(),
-        catalog.display()
-    );
-    let vars = HashMap::from([("WEIR_OUT_DIR".to_string(), out.display().to_string())]);
-    let mut session = Session::new(options_for(&job, vars));
-    let catalog_text = std::fs::read_to_string(&catalog)
-        .with_context(|| format!("cannot read {}", catalog.display()))?;
-    session
-        .execute_init(&catalog_text)
-        .map_err(|e| explain_error(&e, &catalog, &catalog_text))?;
-    let text =
-        std::fs::read_to_string(&job).with_context(|| format!("cannot read {}", job.display()))?;
-    let report = session
-        .execute(&text)
-        .map_err(|e| explain_error(&e, &job, &text))?;
-    print_report(&report);
-    let table = "matih_analytics.session_analytics";
-    println!("[2/3] {table} in {}", db.display());
-    let page = weir_engine::duckdb_sink::query_duckdb(
-        &db,
-        &format!("SELECT window_start, tenant_id, total_sessions, avg_duration_ms, completion_rate, unique_users FROM {table} ORDER BY window_start, tenant_id"),
-        12,
-    )
-    .map_err(|e| anyhow::anyhow!("{}", e.to_api()))?;
-    print_page(&page);
-    println!("[3/3] charts");
-    let spec = weir_charts::LineChartSpec {
-        title: "Sessions per 15-minute window, by tenant".into(),
-        x: "window_start".into(),
-        y: "total_sessions".into(),
-        series: "tenant_id".into(),
-    };
-    for name in ["session-analytics.png", "session-analytics.svg"] {
-        let path = out.join(name);
-        draw(&db, table, &spec, &path)?;
-        println!("  {}", path.display());
-    }
     Ok(())
 }
