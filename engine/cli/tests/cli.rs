@@ -579,3 +579,69 @@ fn log_bench_prints_its_table() {
     // The bench cleans up after itself.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// The number a demo report line gives after `word` (`read    5000  ... late    13`).
+fn counter(line: &str, word: &str) -> u64 {
+    let mut parts = line.split_whitespace();
+    parts.find(|p| *p == word);
+    parts.next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no '{word}' in {line}"))
+}
+
+/// `weir demo` runs the seed jobs live on the embedded log: every event the LLM-operations job
+/// read and did not drop as late is counted in exactly one window of its DuckDB table, the
+/// other jobs fill theirs, and the three charts are drawn.
+#[test]
+fn demo_runs_the_seed_jobs_live_and_draws_the_dashboards() {
+    let out = tempfile::tempdir().unwrap();
+    let output = weir(&[
+        "demo",
+        "--out",
+        out.path().to_str().unwrap(),
+        "--events",
+        "3000",
+    ]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let llm = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("MATIH LLM operations") && l.contains("read"))
+        .unwrap_or_else(|| panic!("{}", describe(&output)));
+    let (read, late) = (counter(llm, "read"), counter(llm, "late"));
+    assert_eq!(read, 3000, "{llm}");
+
+    let db = duckdb::Connection::open(out.path().join("matih.duckdb")).unwrap();
+    let counted: i64 = db
+        .query_row(
+            "SELECT sum(total_requests) FROM matih_analytics.llm_operations_metrics",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(counted as u64, read - late, "{}", describe(&output));
+    for table in ["session_analytics", "agent_performance_metrics"] {
+        let n: i64 = db
+            .query_row(
+                &format!("SELECT count(*) FROM matih_analytics.{table}"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(n > 0, "{table} is empty\n{}", describe(&output));
+    }
+    // MATIH left the percentiles NULL; the demo's job computes them, ordered.
+    let bad: i64 = db
+        .query_row(
+            "SELECT count(*) FROM matih_analytics.agent_performance_metrics
+             WHERE p50_latency_ms IS NULL OR p50_latency_ms > p95_latency_ms OR p95_latency_ms > p99_latency_ms",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(bad, 0);
+    for chart in ["session-analytics", "agent-performance", "llm-operations"] {
+        let png = std::fs::read(out.path().join(format!("{chart}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{chart}");
+        let svg = std::fs::read_to_string(out.path().join(format!("{chart}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{chart}");
+    }
+}
