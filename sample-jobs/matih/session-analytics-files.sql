@@ -10,7 +10,7 @@
 --     catalog) -> the table of the same name in a DuckDB catalog named polaris: the file
 --     matih.duckdb in the folder WEIR_OUT_DIR names (default: out/ at the repository's root).
 --     catalog.sql declares that catalog and MATIH's four tables, as MATIH's DDL scripts
---     pre-create them (`weir run -i catalog.sql session-analytics.sql`); the CREATE CATALOG
+--     pre-create them (`weir run -i catalog.sql session-analytics-files.sql`); the CREATE CATALOG
 --     and CREATE TABLE IF NOT EXISTS below let this script also run on its own, and change
 --     nothing after catalog.sql. The table is keyed by (window_start, tenant_id): a re-run
 --     replaces its rows instead of adding them.

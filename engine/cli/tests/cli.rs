@@ -271,7 +271,7 @@ fn session_analytics_matches_values_computed_from_the_input() {
     // The table is keyed by (window_start, tenant_id): a second run replaces the rows.
     let again = weir(&[
         "run",
-        "sample-jobs/matih/session-analytics.sql",
+        "sample-jobs/matih/session-analytics-files.sql",
         "-D",
         &define,
     ]);
@@ -312,7 +312,7 @@ fn init_file_creates_the_matih_catalog_and_the_job_writes_into_it() {
         "run",
         "-i",
         "sample-jobs/matih/catalog.sql",
-        "sample-jobs/matih/session-analytics.sql",
+        "sample-jobs/matih/session-analytics-files.sql",
         "-D",
         &define,
     ]);
