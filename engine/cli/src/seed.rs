@@ -1184,7 +1184,13 @@ impl Model for LlmOps {
         let cache_hit = rng.chance(15);
         let success = cache_hit || !rng.chance(4);
         let tokens_in = rng.range(50, 8_000);
-        let tokens_out = if success { rng.range(10, 2_000) } else { 0 };
+        // Most answers are short; a few are long (and slow).
+        let tokens_out = match (success, rng.below(100)) {
+            (false, _) => 0,
+            (true, 0..=69) => rng.range(10, 300),
+            (true, 70..=94) => rng.range(300, 1_200),
+            (true, _) => rng.range(1_200, 4_000),
+        };
         let (latency, cost) = if cache_hit {
             (rng.range(4, 60), 0.0)
         } else if success {

@@ -1,12 +1,17 @@
 //! End-to-end tests of the `weir` binary: MATIH's session-analytics job run on the sample data
 //! into DuckDB, checked row by row against values computed here from the input files; errors
-//! that point into the script; the help texts.
+//! that point into the script; the help texts; `weir seed` into the embedded log and a real
+//! Kafka-protocol broker.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::Value;
+use weir_engine::connectors::kafka::{open_consumer, Cluster};
+use weir_engine::connectors::PartitionOffset;
+use weir_engine::{RunOptions, Session};
 
 const WINDOW_MS: i64 = 15 * 60 * 1000;
 const WATERMARK_DELAY_MS: i64 = 30 * 1000;
@@ -643,5 +648,292 @@ fn demo_runs_the_seed_jobs_live_and_draws_the_dashboards() {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{chart}");
         let svg = std::fs::read_to_string(out.path().join(format!("{chart}.svg"))).unwrap();
         assert!(svg.contains("<svg"), "{chart}");
+
+// ---------------------------------------------------------------------------------------
+// `weir seed`
+// ---------------------------------------------------------------------------------------
+
+const SEED_TOPICS: [&str; 6] = [
+    "matih.ai.state-changes",
+    "matih.ai.agent-traces",
+    "matih.ai.llm-ops",
+    "domain.orders.events",
+    "apphub.streaming.input",
+    "streaming_events",
+];
+
+fn embedded(dir: &Path) -> Cluster {
+    Cluster::Embedded {
+        dir: dir.to_path_buf(),
+    }
+}
+
+/// The end offset of each partition of `topic` (none when the topic does not exist).
+fn end_offsets(cluster: &Cluster, topic: &str) -> BTreeMap<i32, i64> {
+    let mut consumer = open_consumer(cluster, None).unwrap();
+    let Ok(partitions) = consumer.partitions(&[topic.to_string()], None) else {
+        return BTreeMap::new();
+    };
+    partitions
+        .iter()
+        .map(|(t, p)| (*p, consumer.watermarks(t, *p).unwrap().1))
+        .collect()
+}
+
+/// The records of `topic` after `from` (offsets per partition, else the start), partition by
+/// partition in offset order: (partition, key, value).
+fn read_topic(
+    cluster: &Cluster,
+    topic: &str,
+    from: &BTreeMap<i32, i64>,
+) -> Vec<(i32, String, String)> {
+    let mut consumer = open_consumer(cluster, None).unwrap();
+    let partitions = consumer.partitions(&[topic.to_string()], None).unwrap();
+    let mut positions = Vec::new();
+    let mut total = 0;
+    for (t, p) in &partitions {
+        let (low, high) = consumer.watermarks(t, *p).unwrap();
+        let offset = from.get(p).copied().unwrap_or(low).max(low);
+        total += high - offset;
+        positions.push(PartitionOffset {
+            topic: t.clone(),
+            partition: *p,
+            offset,
+        });
+    }
+    consumer.assign(&positions).unwrap();
+    let mut out = Vec::new();
+    let text = |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+    for _ in 0..200 {
+        if out.len() as i64 >= total {
+            break;
+        }
+        consumer
+            .poll(10_000, Duration::from_millis(200), &mut |m| {
+                out.push((m.partition, text(m.key), text(m.value)));
+                Ok(())
+            })
+            .unwrap();
+    }
+    assert_eq!(
+        out.len() as i64,
+        total,
+        "{topic}: not every record came back"
+    );
+    out.sort_by_key(|r| r.0); // stable: offset order within a partition
+    out
+}
+
+/// The `weir seed` table's row for `topic`, as its cells.
+fn seed_row(stdout: &str, topic: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(topic))
+        .unwrap_or_else(|| panic!("no row for {topic} in\n{stdout}"))
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The same seed writes the same records to two logs: every topic, partitioned by key
+/// (all of a key's records in one partition), with the counts the table prints.
+#[test]
+fn seed_writes_the_same_records_twice_to_the_embedded_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    let seed = |log: &Path, seed: &str, quiet: bool| {
+        let mut args = vec![
+            "seed",
+            "--events",
+            "400",
+            "--seed",
+            seed,
+            "--log-dir",
+            log.to_str().unwrap(),
+        ];
+        if quiet {
+            args.push("--quiet");
+        }
+        let output = weir(&args);
+        assert!(output.status.success(), "{}", describe(&output));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let table = seed(&a, "5", false);
+    assert_eq!(seed(&b, "5", true), "", "--quiet prints nothing");
+    seed(&c, "6", true);
+    for topic in SEED_TOPICS {
+        let row = seed_row(&table, topic);
+        assert_eq!(row[1], "400", "{topic}: {row:?}");
+        let first = read_topic(&embedded(&a), topic, &BTreeMap::new());
+        assert_eq!(first.len(), 400, "{topic}");
+        assert_eq!(
+            first,
+            read_topic(&embedded(&b), topic, &BTreeMap::new()),
+            "{topic}"
+        );
+        assert_ne!(
+            first,
+            read_topic(&embedded(&c), topic, &BTreeMap::new()),
+            "{topic}"
+        );
+        assert_eq!(
+            end_offsets(&embedded(&a), topic).len(),
+            3,
+            "{topic}: partitions"
+        );
+        let mut partition_of: HashMap<&str, i32> = HashMap::new();
+        for (p, key, _) in &first {
+            assert_eq!(
+                *partition_of.entry(key).or_insert(*p),
+                *p,
+                "{topic}: key {key}"
+            );
+        }
+        // Livepeer's quality gate has work: duplicates and malformed records, as counted.
+        if topic == "streaming_events" {
+            let mut seen = HashSet::new();
+            let dups = first.iter().filter(|r| !seen.insert(&r.2)).count();
+            let bad = first
+                .iter()
+                .filter(|r| serde_json::from_str::<Value>(&r.2).is_err())
+                .count();
+            assert_eq!(row[4], dups.to_string(), "duplicates: {row:?}");
+            assert!(
+                row[3].parse::<usize>().unwrap() >= bad,
+                "malformed: {row:?}"
+            );
+        }
+    }
+}
+
+/// MATIH's session-analytics source reads what `weir seed` wrote to the embedded log: every
+/// record, and each one either counted in its window or dropped as late (the late ones the
+/// generator wrote behind the watermark).
+#[test]
+fn session_analytics_source_reads_what_weir_seed_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let output = weir(&[
+        "seed",
+        "--dataset",
+        "matih",
+        "--events",
+        "3000",
+        "--late-percent",
+        "3",
+        "--log-dir",
+        log.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let late_written: u64 = seed_row(&stdout, "matih.ai.state-changes")[2]
+        .parse()
+        .unwrap();
+    assert!(late_written > 0, "{stdout}");
+
+    let records = read_topic(&embedded(&log), "matih.ai.state-changes", &BTreeMap::new());
+    let sessions = records
+        .iter()
+        .filter(|r| {
+            let v: Value = serde_json::from_str(&r.2).unwrap();
+            v["entity_type"] == "session_phase"
+        })
+        .count() as u64;
+
+    let job = std::fs::read_to_string(repo_root().join("sample-jobs/matih/session-analytics.sql"))
+        .unwrap();
+    let start = job.find("CREATE TEMPORARY TABLE").unwrap();
+    let end = start + job[start..].find(") WITH (").unwrap();
+    let script = format!(
+        "{}) WITH (
+    'connector' = 'kafka',
+    'topic' = 'matih.ai.state-changes',
+    'properties.bootstrap.servers' = 'embedded://{}',
+    'scan.startup.mode' = 'earliest-offset',
+    'scan.bounded.mode' = 'latest-offset',
+    'format' = 'json'
+);
+SELECT TUMBLE_START(`timestamp`, INTERVAL '15' MINUTE) AS window_start, tenant_id, COUNT(*) AS n
+FROM state_changes_source
+WHERE entity_type = 'session_phase'
+GROUP BY TUMBLE(`timestamp`, INTERVAL '15' MINUTE), tenant_id;",
+        &job[start..end],
+        log.display()
+    );
+    let mut session = Session::new(RunOptions {
+        print_to_stdout: false,
+        ..RunOptions::default()
+    });
+    let (report, results) = session.execute_collect(&script).unwrap();
+    assert_eq!(report.metrics.rows_read, 3000);
+    let counted: i64 = results
+        .last()
+        .unwrap()
+        .batches
+        .iter()
+        .flat_map(|b| (0..b.num_rows()).map(move |r| weir_engine::format::row_json_object(b, r)))
+        .map(|row| row["n"].as_i64().unwrap())
+        .sum();
+    let dropped = report.metrics.late_rows_dropped;
+    assert!(dropped > 0, "the late-row path is exercised");
+    assert!(
+        dropped <= late_written,
+        "{dropped} dropped, {late_written} written late"
+    );
+    assert_eq!(counted as u64 + dropped, sessions);
+}
+
+/// `weir seed --brokers` writes to a real Kafka-protocol broker (nisshi, from
+/// `scripts/kafka.sh start`; WEIR_TEST_KAFKA) exactly what it writes to the embedded log.
+#[test]
+fn seed_writes_the_same_records_to_a_kafka_broker() {
+    let broker = std::env::var("WEIR_TEST_KAFKA").unwrap_or_else(|_| {
+        panic!("WEIR_TEST_KAFKA is not set: start a broker with `scripts/kafka.sh start` and export `scripts/kafka.sh env`")
+    });
+    let kafka = Cluster::Broker {
+        bootstrap: broker.clone(),
+        properties: vec![],
+    };
+    // The broker keeps earlier runs' records: read from where they end.
+    let before: Vec<BTreeMap<i32, i64>> =
+        SEED_TOPICS.iter().map(|t| end_offsets(&kafka, t)).collect();
+    let dir = tempfile::tempdir().unwrap();
+    for target in [
+        ["--brokers", broker.as_str()],
+        ["--log-dir", dir.path().to_str().unwrap()],
+    ] {
+        let output = weir(&[
+            "seed", "--events", "300", "--seed", "77", "--quiet", target[0], target[1],
+        ]);
+        assert!(output.status.success(), "{}", describe(&output));
+    }
+    for (topic, from) in SEED_TOPICS.iter().zip(&before) {
+        let on_broker = read_topic(&kafka, topic, from);
+        let on_log = read_topic(&embedded(dir.path()), topic, &BTreeMap::new());
+        assert_eq!(on_broker.len(), 300, "{topic}");
+        // Per key, the same records in the same order; the same partition when the topic has
+        // as many partitions on both (Kafka's murmur2 partitioner on both).
+        let per_key = |records: &[(i32, String, String)]| {
+            let mut m: BTreeMap<String, Vec<(i32, String)>> = BTreeMap::new();
+            for (p, k, v) in records {
+                m.entry(k.clone()).or_default().push((*p, v.clone()));
+            }
+            m
+        };
+        let (b, l) = (per_key(&on_broker), per_key(&on_log));
+        let same_partitions = end_offsets(&kafka, topic).len() == 3;
+        assert_eq!(b.len(), l.len(), "{topic}");
+        for ((kb, vb), (kl, vl)) in b.iter().zip(&l) {
+            assert_eq!(kb, kl, "{topic}");
+            let values = |v: &[(i32, String)]| v.iter().map(|x| x.1.clone()).collect::<Vec<_>>();
+            assert_eq!(values(vb), values(vl), "{topic}: key {kb}");
+            if same_partitions {
+                assert_eq!(vb[0].0, vl[0].0, "{topic}: key {kb}");
+            }
+        }
     }
 }
