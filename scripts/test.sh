@@ -19,8 +19,8 @@ step() {
 }
 
 step "set-up" bash scripts/setup.sh
-# Real systems the connector tests use: a Kafka-protocol broker (nisshi, built once into
-# ~/.cache/weir/tools, about 25 minutes the first time) on 127.0.0.1.
+# Real systems the connector tests use, on 127.0.0.1: a Kafka-protocol broker (nisshi, built
+# once into ~/.cache/weir/tools, about 25 minutes the first time) and PostgreSQL.
 step "Kafka broker (scripts/kafka.sh start)" bash scripts/kafka.sh start
 export "$(bash scripts/kafka.sh env)"
 # PostgreSQL with logical decoding on 127.0.0.1:54329, for the postgres-cdc tests.

@@ -639,7 +639,7 @@ fn the_matih_state_transition_job_runs_as_a_changelog_projection() {
         vars: vars.clone(),
         ..RunOptions::default()
     });
-    let plans = session.explain_script(&format!("{script}")).unwrap();
+    let plans = session.explain_script(&script).unwrap();
     let plan = plans.last().unwrap();
     assert!(plan.contains("Source: fsm_transitions_cdc"), "{plan}");
     assert!(plan.contains("Projection"), "{plan}");

@@ -577,7 +577,7 @@ mod tests {
 
     #[test]
     fn planned_connectors_are_unsupported_and_unknown_ones_rejected() {
-        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'postgres-cdc')");
+        let t = def("CREATE TABLE t (a STRING) WITH ('connector' = 'jdbc')");
         assert_eq!(
             validate(&t, Role::Source).unwrap_err().code(),
             "sql.unsupported"
