@@ -997,10 +997,12 @@ fn table_shape(def: &TableDef) -> Result<Shape> {
     tokens.push(TokenWithSpan::wrap(Token::make_keyword("FROM")));
     tokens.push(word(PHYSICAL));
     let span = def.computed[0].span;
-    let query = Parser::new(&GenericDialect {})
+    let tokens = crate::sql::functions::rewrite_tokens(&tokens)?;
+    let mut query = Parser::new(&GenericDialect {})
         .with_tokens_with_locations(tokens)
         .parse_query()
         .map_err(|e| crate::sql::query::parser_error(e, span))?;
+    crate::sql::functions::rewrite_query(&mut query);
     let provider = Provider {
         state: session_state(),
         tables: HashMap::from([(PHYSICAL.to_string(), physical)]),
@@ -1065,21 +1067,58 @@ fn typed_plan(
             query,
         )))
         .map_err(|e| plan_error(e, span))?;
+    let plan = planned_by_name(plan, &provider.state).map_err(|e| plan_error(e, span))?;
     let plan = provider
         .state
         .analyzer()
         .execute_and_check(plan, provider.state.config_options(), |_, _| {})
         .map_err(|e| plan_error(e, span))?;
+    // Before constant folding, so that constants are cast to text the way Flink writes them.
+    let plan = flink_casts(plan, &provider.state).map_err(|e| plan_error(e, span))?;
     // Expression simplification only (constant folding, COALESCE to CASE...): DataFusion's
     // other optimizer rules assume batch execution and would reshape the streaming plan.
-    let plan = Optimizer::with_rules(vec![Arc::new(SimplifyExpressions::new())])
+    Optimizer::with_rules(vec![Arc::new(SimplifyExpressions::new())])
         .optimize(plan, &OptimizerContext::new(), |_, _| {})
-        .map_err(|e| plan_error(e, span))?;
-    flink_casts(plan, &provider.state).map_err(|e| plan_error(e, span))
+        .map_err(|e| plan_error(e, span))
+}
+
+/// Swaps the built-ins DataFusion's SQL planner calls for SQL syntax (`EXTRACT`, `SUBSTRING
+/// ... FROM ... FOR`, `arr[i]`: `functions::PLANNED_BY_NAME`) for Weir's functions of the same
+/// name, and recomputes the schemas above them (Flink's `EXTRACT` is a BIGINT, DataFusion's an
+/// INT). Runs before type coercion, so the calls are coerced for Weir's functions.
+fn planned_by_name(
+    plan: LogicalPlan,
+    state: &SessionState,
+) -> datafusion::common::Result<LogicalPlan> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::logical_expr::expr::ScalarFunction;
+    let registered = state.scalar_functions();
+    plan.transform_up(|node| {
+        let node = node.map_expressions(|e| {
+            e.transform(|e| match e {
+                Expr::ScalarFunction(f)
+                    if crate::functions::PLANNED_BY_NAME.contains(&f.func.name()) =>
+                {
+                    match registered.get(f.func.name()) {
+                        Some(udf) if !Arc::ptr_eq(udf, &f.func) => Ok(Transformed::yes(
+                            Expr::ScalarFunction(ScalarFunction::new_udf(udf.clone(), f.args)),
+                        )),
+                        _ => Ok(Transformed::no(Expr::ScalarFunction(f))),
+                    }
+                }
+                other => Ok(Transformed::no(other)),
+            })
+        })?;
+        // A swapped function below may have changed a column's type.
+        let transformed = node.transformed;
+        let plan = node.data.recompute_schema()?;
+        Ok(Transformed::new_transformed(plan, transformed))
+    })
+    .map(|t| t.data)
 }
 
 /// Rewrites `CAST(x AS STRING)` to Flink's text where Arrow's differs (booleans, floats,
-/// timestamps).
+/// timestamps, arrays).
 fn flink_casts(plan: LogicalPlan, state: &SessionState) -> datafusion::common::Result<LogicalPlan> {
     use crate::functions::to_string::FlinkToString;
     use datafusion::common::tree_node::{Transformed, TreeNode};

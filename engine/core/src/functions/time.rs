@@ -85,31 +85,34 @@ fn push_literal(out: &mut String, c: char) {
     }
 }
 
-/// Milliseconds since the epoch of `text` in the Java `pattern` (default: Flink's, with an
-/// optional fraction).
+/// Milliseconds since the epoch of `TO_TIMESTAMP(text[, pattern])`: without a pattern,
+/// Flink's default `yyyy-M[M]-d[d][ H[H]:m[m]:s[s][.fraction]]`; with one, the Java pattern,
+/// falling back (as Flink does) to `java.sql.Timestamp.valueOf` / `Date.valueOf`.
 fn parse_millis(text: &str, pattern: Option<&str>) -> Option<i64> {
     let parsed = match pattern {
-        Some(p) => NaiveDateTime::parse_from_str(text.trim(), &java_to_chrono(p))
+        Some(p) => NaiveDateTime::parse_from_str(text, &java_to_chrono(p))
             .ok()
             .or_else(|| {
                 // A pattern without a time part names a date.
-                chrono::NaiveDate::parse_from_str(text.trim(), &java_to_chrono(p))
+                chrono::NaiveDate::parse_from_str(text, &java_to_chrono(p))
                     .ok()
                     .and_then(|d| d.and_hms_opt(0, 0, 0))
-            })?,
-        None => NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S%.f")
-            .or_else(|_| NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S"))
-            .ok()?,
+            })
+            .or_else(|| super::java_time::parse_sql_timestamp(text))?,
+        None => super::java_time::parse_default_timestamp(text)?,
     };
     Some(parsed.and_utc().timestamp_millis())
 }
 
-fn format_millis(ms: i64, pattern: &str) -> Option<String> {
-    let dt = DateTime::from_timestamp_millis(ms)?;
-    let mut out = String::new();
-    use std::fmt::Write;
-    write!(out, "{}", dt.naive_utc().format(&java_to_chrono(pattern))).ok()?;
-    Some(out)
+/// `ms` (UTC) formatted with a Java pattern; an error for a pattern Java rejects.
+fn format_millis(ms: i64, pattern: &str) -> Result<Option<String>> {
+    let Some(dt) = DateTime::from_timestamp_millis(ms) else {
+        return Ok(None);
+    };
+    match super::java_time::format(&dt.naive_utc(), pattern) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) => exec_err!("the date format pattern '{pattern}': {e}"),
+    }
 }
 
 /// Argument `i` as UTF-8 strings (NULLs stay NULL).
@@ -209,7 +212,8 @@ fn check_arity(name: &str, args: &[ColumnarValue], min: usize, max: usize) -> Re
     Ok(())
 }
 
-/// A TIMESTAMP or a string in Flink's default pattern, as epoch milliseconds.
+/// A TIMESTAMP, or a string read as `yyyy-MM-dd HH:mm:ss` the lenient way Java's
+/// `SimpleDateFormat` reads it (what `DATE_FORMAT` of a STRING does), as epoch milliseconds.
 fn timestamps(arg: &ColumnarValue, n: usize) -> Result<Vec<Option<i64>>> {
     let array = arg.to_array(n)?;
     match array.data_type() {
@@ -227,8 +231,9 @@ fn timestamps(arg: &ColumnarValue, n: usize) -> Result<Vec<Option<i64>>> {
             Ok((0..n)
                 .map(|i| {
                     (!text.is_null(i))
-                        .then(|| parse_millis(text.value(i), None))
+                        .then(|| super::java_time::parse_lenient(text.value(i), DEFAULT_PATTERN))
                         .flatten()
+                        .map(|t| t.and_utc().timestamp_millis())
                 })
                 .collect())
         }
@@ -252,10 +257,10 @@ impl ScalarUDFImpl for DateFormat {
         let patterns = strings(&args.args, 1, n)?;
         let mut out = StringBuilder::new();
         for (i, t) in times.into_iter().enumerate() {
-            out.append_option(
-                t.zip(text_at(&patterns, i))
-                    .and_then(|(t, p)| format_millis(t, p)),
-            );
+            match t.zip(text_at(&patterns, i)) {
+                Some((t, p)) => out.append_option(format_millis(t, p)?),
+                None => out.append_null(),
+            }
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
@@ -320,9 +325,11 @@ impl ScalarUDFImpl for FromUnixtime {
             let value = (!seconds.is_null(i))
                 .then(|| seconds.value(i).checked_mul(1000))
                 .flatten()
-                .zip(pattern)
-                .and_then(|(ms, p)| format_millis(ms, p));
-            out.append_option(value);
+                .zip(pattern);
+            match value {
+                Some((ms, p)) => out.append_option(format_millis(ms, p)?),
+                None => out.append_null(),
+            }
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
@@ -359,10 +366,11 @@ impl ScalarUDFImpl for UnixTimestamp {
                 } else {
                     Some(DEFAULT_PATTERN)
                 };
+                // Java's SimpleDateFormat: lenient, text after the pattern ignored.
                 let value = text_at(&text, i)
                     .zip(pattern)
-                    .and_then(|(t, p)| parse_millis(t, Some(p)));
-                out.append_option(value.map(|ms| ms.div_euclid(1000)));
+                    .and_then(|(t, p)| super::java_time::parse_lenient(t, p));
+                out.append_option(value.map(|t| t.and_utc().timestamp()));
             }
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
@@ -397,7 +405,9 @@ mod tests {
         );
         assert_eq!(parse_millis("nope", None), None);
         assert_eq!(
-            format_millis(ms + 250, "yyyy-MM-dd'T'HH:mm:ss.SSS").as_deref(),
+            format_millis(ms + 250, "yyyy-MM-dd'T'HH:mm:ss.SSS")
+                .unwrap()
+                .as_deref(),
             Some("2026-02-12T10:30:00.250")
         );
     }

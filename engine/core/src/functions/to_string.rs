@@ -1,7 +1,8 @@
 //! `CAST(x AS STRING)` as Flink writes it, for the types where Arrow's text differs: BOOLEAN
 //! is `TRUE`/`FALSE`; TIMESTAMP(p) is `yyyy-MM-dd HH:mm:ss` plus exactly p fraction digits;
 //! DOUBLE and FLOAT follow Java's `toString` (plain for 1e-3 <= |x| < 1e7, otherwise
-//! `1.5E20`; always a fraction digit). The planner rewrites such casts to this function.
+//! `1.5E20`; always a fraction digit); ARRAY is `[a, NULL, c]` with its elements written the
+//! same way. The planner rewrites such casts to this function.
 
 use std::sync::Arc;
 
@@ -34,7 +35,13 @@ impl FlinkToString {
     pub fn handles(dt: &DataType) -> bool {
         matches!(
             dt,
-            DataType::Boolean | DataType::Float32 | DataType::Float64 | DataType::Timestamp(..)
+            DataType::Boolean
+                | DataType::Float32
+                | DataType::Float64
+                | DataType::Timestamp(..)
+                | DataType::List(_)
+                | DataType::LargeList(_)
+                | DataType::FixedSizeList(..)
         )
     }
 }
@@ -119,6 +126,84 @@ fn timestamp_text(value: i64, unit: &TimeUnit) -> Option<String> {
     Some(format!("{base}.{}", &fraction[..digits]))
 }
 
+/// Each value of `array` as Flink's `CAST(x AS STRING)` writes it (`None` for NULL). Arrays
+/// are `[a, NULL, c]`, their elements written the same way.
+fn texts(array: &ArrayRef) -> Result<Vec<Option<String>>> {
+    let mut out = Vec::with_capacity(array.len());
+    macro_rules! each {
+        ($values:expr, $f:expr) => {{
+            let values = $values;
+            for i in 0..values.len() {
+                out.push((!values.is_null(i)).then(|| $f(values.value(i))).flatten());
+            }
+        }};
+    }
+    match array.data_type() {
+        DataType::Boolean => each!(array.as_boolean(), |b: bool| Some(
+            if b { "TRUE" } else { "FALSE" }.to_string()
+        )),
+        DataType::Float64 => each!(array.as_primitive::<Float64Type>(), |x: f64| Some(
+            java_double(x, false)
+        )),
+        DataType::Float32 => each!(array.as_primitive::<Float32Type>(), |x: f32| Some(
+            java_double(x as f64, true)
+        )),
+        DataType::Timestamp(unit, _) => {
+            let unit = *unit;
+            match unit {
+                TimeUnit::Second => each!(array.as_primitive::<TimestampSecondType>(), |v| {
+                    timestamp_text(v, &unit)
+                }),
+                TimeUnit::Millisecond => {
+                    each!(array.as_primitive::<TimestampMillisecondType>(), |v| {
+                        timestamp_text(v, &unit)
+                    })
+                }
+                TimeUnit::Microsecond => {
+                    each!(array.as_primitive::<TimestampMicrosecondType>(), |v| {
+                        timestamp_text(v, &unit)
+                    })
+                }
+                TimeUnit::Nanosecond => {
+                    each!(array.as_primitive::<TimestampNanosecondType>(), |v| {
+                        timestamp_text(v, &unit)
+                    })
+                }
+            }
+        }
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            let list = match array.data_type() {
+                DataType::List(_) => array.clone(),
+                DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+                    arrow::compute::cast(array, &DataType::List(f.clone()))?
+                }
+                _ => array.clone(),
+            };
+            let list = list.as_list::<i32>();
+            let items = texts(list.values())?;
+            let offsets = list.value_offsets();
+            for row in 0..list.len() {
+                if list.is_null(row) {
+                    out.push(None);
+                    continue;
+                }
+                let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+                let parts: Vec<&str> = items[start..end]
+                    .iter()
+                    .map(|t| t.as_deref().unwrap_or("NULL"))
+                    .collect();
+                out.push(Some(format!("[{}]", parts.join(", "))));
+            }
+        }
+        _ => {
+            let text = arrow::compute::cast(array, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            out.extend(text.iter().map(|t| t.map(str::to_string)));
+        }
+    }
+    Ok(out)
+}
+
 impl ScalarUDFImpl for FlinkToString {
     fn name(&self) -> &str {
         Self::NAME
@@ -135,51 +220,8 @@ impl ScalarUDFImpl for FlinkToString {
         };
         let array: ArrayRef = arg.to_array(args.number_rows)?;
         let mut out = StringBuilder::new();
-        macro_rules! each {
-            ($values:expr, $f:expr) => {{
-                let values = $values;
-                for i in 0..values.len() {
-                    out.append_option((!values.is_null(i)).then(|| $f(values.value(i))).flatten());
-                }
-            }};
-        }
-        match array.data_type() {
-            DataType::Boolean => each!(array.as_boolean(), |b: bool| Some(
-                if b { "TRUE" } else { "FALSE" }.to_string()
-            )),
-            DataType::Float64 => each!(array.as_primitive::<Float64Type>(), |x: f64| Some(
-                java_double(x, false)
-            )),
-            DataType::Float32 => each!(array.as_primitive::<Float32Type>(), |x: f32| Some(
-                java_double(x as f64, true)
-            )),
-            DataType::Timestamp(unit, _) => {
-                let unit = *unit;
-                match unit {
-                    TimeUnit::Second => each!(array.as_primitive::<TimestampSecondType>(), |v| {
-                        timestamp_text(v, &unit)
-                    }),
-                    TimeUnit::Millisecond => {
-                        each!(array.as_primitive::<TimestampMillisecondType>(), |v| {
-                            timestamp_text(v, &unit)
-                        })
-                    }
-                    TimeUnit::Microsecond => {
-                        each!(array.as_primitive::<TimestampMicrosecondType>(), |v| {
-                            timestamp_text(v, &unit)
-                        })
-                    }
-                    TimeUnit::Nanosecond => {
-                        each!(array.as_primitive::<TimestampNanosecondType>(), |v| {
-                            timestamp_text(v, &unit)
-                        })
-                    }
-                }
-            }
-            _ => {
-                let text = arrow::compute::cast(&array, &DataType::Utf8)?;
-                return Ok(ColumnarValue::Array(text));
-            }
+        for text in texts(&array)? {
+            out.append_option(text);
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }

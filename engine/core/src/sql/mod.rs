@@ -2,6 +2,7 @@
 //! (`SET`, `CREATE TABLE`, `INSERT INTO`, queries) that carry spans for error messages.
 
 pub mod ddl;
+pub mod functions;
 pub mod query;
 pub mod script;
 pub mod types;

@@ -1,13 +1,14 @@
 //! Queries: Flink's window syntaxes are rewritten to plain columns before DataFusion plans the
 //! query. `TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL ...))` becomes `t` with the
 //! `window_start`/`window_end`/`window_time` columns; `GROUP BY TUMBLE(ts, INTERVAL ...)` becomes
-//! `GROUP BY window_start, window_end` and `TUMBLE_START(...)` becomes `window_start`.
+//! `GROUP BY window_start, window_end` and `TUMBLE_START(...)` becomes `window_start`. Flink's
+//! function syntax becomes plain function calls (`sql::functions`).
 
 use std::ops::ControlFlow;
 
 use datafusion::sql::sqlparser::ast::{
     visit_expressions_mut, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr,
-    Ident, Query, SetExpr, Spanned,
+    Ident, Query, SelectItem, SetExpr, Spanned, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::keywords::Keyword;
@@ -271,6 +272,7 @@ pub fn parse_query(tokens: Vec<TokenWithSpan>) -> Result<ParsedQuery> {
         return Err(err);
     }
     let (rewritten, tvf_window) = rewrite_window_tvf(&tokens)?;
+    let rewritten = super::functions::rewrite_tokens(&rewritten)?;
     // Errors at the end of the text point just past its last token.
     let end = tokens
         .last()
@@ -281,6 +283,8 @@ pub fn parse_query(tokens: Vec<TokenWithSpan>) -> Result<ParsedQuery> {
         .parse_query()
         .map_err(|e| parser_error(e, end))?;
     let legacy_window = rewrite_group_window(&mut query)?;
+    super::functions::rewrite_query(&mut query);
+    name_expressions(&mut query);
     let window = match (tvf_window, legacy_window) {
         (Some(_), Some(w)) => {
             return Err(Error::Sql {
@@ -297,6 +301,35 @@ pub fn parse_query(tokens: Vec<TokenWithSpan>) -> Result<ParsedQuery> {
         tokens,
         span,
     })
+}
+
+/// Names the unnamed expressions of every SELECT list as Flink does, `EXPR$<position>`
+/// (columns keep their names). DataFusion's own names leave out casts, so without this
+/// `SELECT AVG(x), AVG(CAST(x AS DOUBLE))` would be two columns of one name, an error.
+fn name_expressions(query: &mut Query) {
+    struct Namer;
+    impl VisitorMut for Namer {
+        type Break = ();
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+            if let SetExpr::Select(select) = query.body.as_mut() {
+                for (i, item) in select.projection.iter_mut().enumerate() {
+                    let SelectItem::UnnamedExpr(expr) = item else {
+                        continue;
+                    };
+                    if matches!(expr, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                        continue;
+                    }
+                    let span = expr.span();
+                    *item = SelectItem::ExprWithAlias {
+                        expr: expr.clone(),
+                        alias: Ident::with_span(span, format!("EXPR${i}")),
+                    };
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = query.visit(&mut Namer);
 }
 
 fn is_window_tvf(name: &str) -> bool {
