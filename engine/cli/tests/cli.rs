@@ -589,7 +589,10 @@ fn log_bench_prints_its_table() {
 fn counter(line: &str, word: &str) -> u64 {
     let mut parts = line.split_whitespace();
     parts.find(|p| *p == word);
-    parts.next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no '{word}' in {line}"))
+    parts
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no '{word}' in {line}"))
 }
 
 /// `weir demo` runs the seed jobs live on the embedded log: every event the LLM-operations job
@@ -648,6 +651,8 @@ fn demo_runs_the_seed_jobs_live_and_draws_the_dashboards() {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{chart}");
         let svg = std::fs::read_to_string(out.path().join(format!("{chart}.svg"))).unwrap();
         assert!(svg.contains("<svg"), "{chart}");
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // `weir seed`
