@@ -774,7 +774,7 @@ struct Row {
     flink_note: &'static str,
 }
 
-fn print_table(rows: &[Row]) {
+fn print_results(rows: &[Row]) {
     let headers = [
         "job",
         "events",
@@ -818,36 +818,7 @@ fn print_table(rows: &[Row]) {
             format!("{}/{}/{}", w.rows_out, r.duckdb.rows_out, frows),
         ]);
     }
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|c| c[i].len())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |items: Vec<String>| {
-        let cols: Vec<String> = items
-            .iter()
-            .zip(&widths)
-            .map(|(s, w)| format!("{s:<w$}"))
-            .collect();
-        format!("| {} |", cols.join(" | "))
-    };
-    println!("{}", line(headers.iter().map(|h| h.to_string()).collect()));
-    println!(
-        "|{}|",
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for c in cells {
-        println!("{}", line(c));
-    }
+    print_markdown(&headers, &cells);
 }
 
 pub fn bench(args: BenchArgs) -> Result<()> {
@@ -919,7 +890,7 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         }
     }
     println!();
-    print_table(&rows);
+    print_results(&rows);
     println!();
     println!("{}", machine());
     println!(
@@ -930,6 +901,41 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         data.display()
     );
     Ok(())
+}
+
+/// Prints rows as a Markdown table, columns padded to their widest cell (what the bench
+/// commands print and docs/BENCHMARKS.md keeps).
+pub(crate) fn print_markdown<H: AsRef<str>>(headers: &[H], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = (0..headers.len())
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(String::len)
+                .chain([headers[i].as_ref().len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |items: Vec<&str>| {
+        let cols: Vec<String> = items
+            .iter()
+            .zip(&widths)
+            .map(|(s, w)| format!("{s:<w$}"))
+            .collect();
+        format!("| {} |", cols.join(" | "))
+    };
+    println!("{}", line(headers.iter().map(AsRef::as_ref).collect()));
+    println!(
+        "|{}|",
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("|")
+    );
+    for r in rows {
+        println!("{}", line(r.iter().map(String::as_str).collect()));
+    }
 }
 
 #[cfg(test)]

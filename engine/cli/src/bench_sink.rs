@@ -194,10 +194,10 @@ pub fn bench_duckdb_sink(rows: u64, dir: &Path) -> Result<()> {
     )?;
 
     let headers = ["mode", "rows in", "seconds", "rows/s", "table rows"];
-    let cells: Vec<[String; 5]> = results
+    let cells: Vec<Vec<String>> = results
         .iter()
         .map(|m| {
-            [
+            vec![
                 m.mode.to_string(),
                 m.rows.to_string(),
                 format!("{:.2}", m.seconds),
@@ -206,37 +206,8 @@ pub fn bench_duckdb_sink(rows: u64, dir: &Path) -> Result<()> {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|c| c[i].len())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |items: Vec<String>| {
-        let cols: Vec<String> = items
-            .iter()
-            .zip(&widths)
-            .map(|(s, w)| format!("{s:<w$}"))
-            .collect();
-        format!("| {} |", cols.join(" | "))
-    };
     println!();
-    println!("{}", line(headers.iter().map(|h| h.to_string()).collect()));
-    println!(
-        "|{}|",
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for c in cells {
-        println!("{}", line(c.to_vec()));
-    }
+    crate::bench::print_markdown(&headers, &cells);
     println!();
     println!(
         "Rows shaped like session_analytics (6 columns, key (window_start, tenant_id)) in batches of {BATCH_ROWS}, \

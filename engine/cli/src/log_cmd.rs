@@ -352,35 +352,7 @@ fn groups(log: &Log) -> Result<()> {
 }
 
 fn print_table(headers: &[&str], rows: &[Vec<String>]) {
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].len())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<String>| {
-        let cols: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(s, w)| format!("{s:<w$}"))
-            .collect();
-        format!("| {} |", cols.join(" | "))
-    };
-    println!("{}", line(headers.iter().map(|h| h.to_string()).collect()));
-    println!(
-        "|{}|",
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for r in rows {
-        println!("{}", line(r.clone()));
-    }
+    crate::bench::print_markdown(headers, rows);
 }
 
 // ---------------------------------------------------------------------------------------
