@@ -188,6 +188,46 @@ fn a_batch_of_many_megabytes_is_written_in_pieces_and_read_back_whole() {
 }
 
 #[test]
+fn read_each_hands_the_same_records_in_place_and_says_where_to_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path()).unwrap();
+    log.create_topic("t", 1, small_segments()).unwrap();
+    let headers = [Header {
+        key: "h".into(),
+        value: None,
+    }];
+    for i in 0..300 {
+        let v = value(i);
+        let r = NewRecord::new(&v)
+            .with_timestamp(i as i64)
+            .with_headers(if i % 3 == 0 { &headers } else { &[] });
+        log.append("t", 0, r).unwrap();
+    }
+    let owned = read_all(&log, "t", 0, 1000);
+    let mut seen = Vec::new();
+    let mut at = 0;
+    loop {
+        let limits = ReadLimits {
+            max_records: 41,
+            ..ReadLimits::default()
+        };
+        let next = log
+            .read_each("t", 0, at, limits, |r| {
+                assert_eq!(r.headers().count(), usize::from(r.offset % 3 == 0));
+                seen.push(r.to_record());
+            })
+            .unwrap();
+        if next == at {
+            break;
+        }
+        assert_eq!(next, seen.last().unwrap().offset + 1);
+        at = next;
+    }
+    assert_eq!(seen, owned);
+    assert_eq!(seen.len(), 300);
+}
+
+#[test]
 fn read_limits_bytes_but_returns_at_least_one_record() {
     let dir = tempfile::tempdir().unwrap();
     let log = Log::open(dir.path()).unwrap();
