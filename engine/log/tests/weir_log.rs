@@ -795,6 +795,39 @@ fn a_reader_thread_sees_appends_as_they_happen_and_never_a_partial_record() {
 }
 
 #[test]
+fn threads_appending_to_one_partition_get_distinct_consecutive_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path()).unwrap();
+    log.create_topic("t", 1, small_segments()).unwrap();
+    let placed: Vec<(i64, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let log = log.clone();
+                s.spawn(move || {
+                    (0..300)
+                        .map(|i| {
+                            let v = format!("thread {t} record {i}");
+                            (log.append("t", 0, NewRecord::new(v.as_bytes())).unwrap(), v)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut offsets: Vec<i64> = placed.iter().map(|(o, _)| *o).collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, (0..1200).collect::<Vec<_>>());
+    let got = read_all(&log, "t", 0, 100);
+    for (offset, v) in placed {
+        assert_eq!(got[offset as usize].value.as_deref(), Some(v.as_bytes()));
+    }
+}
+
+#[test]
 fn a_second_writer_on_a_locked_partition_gets_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let log = Log::open(dir.path()).unwrap();
