@@ -604,6 +604,7 @@ fn read_back(log: &Log, partitions: u32, in_place: bool) -> Result<(u64, u64, f6
                 log.read_each("bench", p, at, limits, |r| {
                     n += 1;
                     bytes += r.value.map_or(0, <[u8]>::len) as u64;
+                    true
                 })?
             } else {
                 let records = log.read_with("bench", p, at, limits)?;

@@ -539,15 +539,16 @@ impl Log {
     }
 
     /// [`Log::read_with`] without copying: each record is handed to `f` in place, borrowing
-    /// the read buffer (no allocation per record). Returns the offset to read next: one past
-    /// the last record handed, or `offset` when there was none.
+    /// the read buffer (no allocation per record), until the limits are reached or `f`
+    /// returns false (that record counts as handed). Returns the offset to read next: one
+    /// past the last record handed, or `offset` when there was none.
     pub fn read_each(
         &self,
         topic: &str,
         partition: u32,
         offset: i64,
         limits: ReadLimits,
-        f: impl FnMut(RecordRef<'_>),
+        f: impl FnMut(RecordRef<'_>) -> bool,
     ) -> Result<i64> {
         self.partition(topic, partition)?
             .read_each(offset, limits.max_records, limits.max_bytes, f)

@@ -495,18 +495,21 @@ impl Partition {
     /// least one record when there is one, as Kafka's fetch). Empty at the end of the log.
     pub fn read(&self, offset: i64, max_records: usize, max_bytes: usize) -> Result<Vec<Record>> {
         let mut out = Vec::with_capacity(max_records.min(4096));
-        self.read_each(offset, max_records, max_bytes, |r| out.push(r.to_record()))?;
+        self.read_each(offset, max_records, max_bytes, |r| {
+            out.push(r.to_record());
+            true
+        })?;
         Ok(out)
     }
 
-    /// [`Partition::read`] handing each record to `f` in place; returns the offset after
-    /// the last record handed (or `offset` when none was).
+    /// [`Partition::read`] handing each record to `f` in place, until `f` returns false;
+    /// returns the offset after the last record handed (or `offset` when none was).
     pub fn read_each(
         &self,
         offset: i64,
         max_records: usize,
         max_bytes: usize,
-        mut f: impl FnMut(RecordRef<'_>),
+        mut f: impl FnMut(RecordRef<'_>) -> bool,
     ) -> Result<i64> {
         let plan = {
             let mut st = self.state()?;
@@ -552,8 +555,7 @@ impl Partition {
                 bytes += r.size;
                 count += 1;
                 next = r.offset + 1;
-                f(r);
-                more = count < max_records;
+                more = f(r) && count < max_records;
                 more
             });
             if whole.is_none() {

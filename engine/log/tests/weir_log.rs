@@ -215,6 +215,7 @@ fn read_each_hands_the_same_records_in_place_and_says_where_to_go_on() {
             .read_each("t", 0, at, limits, |r| {
                 assert_eq!(r.headers().count(), usize::from(r.offset % 3 == 0));
                 seen.push(r.to_record());
+                true
             })
             .unwrap();
         if next == at {
@@ -225,6 +226,19 @@ fn read_each_hands_the_same_records_in_place_and_says_where_to_go_on() {
     }
     assert_eq!(seen, owned);
     assert_eq!(seen.len(), 300);
+    // Stopping early: the record that said stop is the last one handed.
+    log.create_topic("one-segment", 1, TopicConfig::default())
+        .unwrap();
+    let batch: Vec<_> = (0..20).map(|_| NewRecord::new(b"v")).collect();
+    log.append_batch("one-segment", 0, &batch).unwrap();
+    let mut handed = Vec::new();
+    let next = log
+        .read_each("one-segment", 0, 10, ReadLimits::default(), |r| {
+            handed.push(r.offset);
+            r.offset < 14
+        })
+        .unwrap();
+    assert_eq!((handed, next), (vec![10, 11, 12, 13, 14], 15));
 }
 
 #[test]
