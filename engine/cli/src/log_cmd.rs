@@ -475,29 +475,34 @@ fn run_bench(a: &LogBenchArgs, dir: &Path) -> Result<()> {
         seconds: t.elapsed().as_secs_f64(),
     });
 
-    let (n, bytes, seconds) = read_back(&log, a.partitions)?;
-    if n != a.events || bytes != payload {
-        bail!(
-            "read back {n} events / {bytes} bytes, wrote {} / {payload}",
-            a.events
-        );
+    for (name, in_place) in [
+        ("read (owned records)", false),
+        ("read_each (in place)", true),
+    ] {
+        let (n, bytes, seconds) = read_back(&log, a.partitions, in_place)?;
+        if n != a.events || bytes != payload {
+            bail!(
+                "{name}: read back {n} events / {bytes} bytes, wrote {} / {payload}",
+                a.events
+            );
+        }
+        phases.push(Phase {
+            name,
+            events: n,
+            bytes,
+            seconds,
+        });
     }
-    phases.push(Phase {
-        name: "read (same process)",
-        events: n,
-        bytes,
-        seconds,
-    });
     drop(log);
 
     let t = Instant::now();
     let log = Log::open(dir)?;
-    let (n, bytes, _) = read_back(&log, a.partitions)?;
+    let (n, bytes, _) = read_back(&log, a.partitions, false)?;
     if n != a.events {
         bail!("after reopen: read back {n} events, wrote {}", a.events);
     }
     phases.push(Phase {
-        name: "reopen + read",
+        name: "reopen + read (owned)",
         events: n,
         bytes,
         seconds: t.elapsed().as_secs_f64(),
@@ -555,8 +560,9 @@ fn run_bench(a: &LogBenchArgs, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads every partition of the bench topic to its end: (events, value bytes, seconds).
-fn read_back(log: &Log, partitions: u32) -> Result<(u64, u64, f64)> {
+/// Reads every partition of the bench topic to its end, as owned records or in place:
+/// (events, value bytes, seconds).
+fn read_back(log: &Log, partitions: u32, in_place: bool) -> Result<(u64, u64, f64)> {
     let t = Instant::now();
     let (mut n, mut bytes) = (0u64, 0u64);
     let limits = ReadLimits {
@@ -566,16 +572,25 @@ fn read_back(log: &Log, partitions: u32) -> Result<(u64, u64, f64)> {
     for p in 0..partitions {
         let mut at = log.start_offset("bench", p)?;
         loop {
-            let records = log.read_with("bench", p, at, limits)?;
-            let Some(last) = records.last() else {
-                break;
+            let next = if in_place {
+                log.read_each("bench", p, at, limits, |r| {
+                    n += 1;
+                    bytes += r.value.map_or(0, <[u8]>::len) as u64;
+                    true
+                })?
+            } else {
+                let records = log.read_with("bench", p, at, limits)?;
+                n += records.len() as u64;
+                bytes += records
+                    .iter()
+                    .map(|r| r.value.as_ref().map_or(0, Vec::len) as u64)
+                    .sum::<u64>();
+                records.last().map_or(at, |r| r.offset + 1)
             };
-            at = last.offset + 1;
-            n += records.len() as u64;
-            bytes += records
-                .iter()
-                .map(|r| r.value.as_ref().map_or(0, Vec::len) as u64)
-                .sum::<u64>();
+            if next == at {
+                break;
+            }
+            at = next;
         }
     }
     Ok((n, bytes, t.elapsed().as_secs_f64()))

@@ -567,6 +567,8 @@ fn log_bench_prints_its_table() {
         "20000",
         "--partitions",
         "3",
+        "--batch",
+        "100",
         "--dir",
         dir.path().to_str().unwrap(),
     ]);
@@ -575,7 +577,8 @@ fn log_bench_prints_its_table() {
     for phase in [
         "write",
         "sync",
-        "read (same process)",
+        "read (owned records)",
+        "read_each (in place)",
         "reopen + read",
         "offset_for_timestamp",
     ] {

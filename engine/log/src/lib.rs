@@ -51,7 +51,7 @@ use std::time::Duration;
 pub use error::{Error, Result};
 pub use groups::CommittedOffset;
 pub use partitioner::{murmur2, partition_for_key};
-pub use record::{Header, NewRecord, Record};
+pub use record::{Header, HeaderIter, NewRecord, Record, RecordRef};
 pub use topic::{
     validate_topic_name, PartitionInfo, TopicConfig, TopicInfo, DEFAULT_MAX_MESSAGE_BYTES,
     DEFAULT_RETENTION_MS, DEFAULT_SEGMENT_BYTES, MAX_TOPIC_NAME_LEN, MIN_SEGMENT_BYTES,
@@ -536,6 +536,22 @@ impl Log {
     ) -> Result<Vec<Record>> {
         self.partition(topic, partition)?
             .read(offset, limits.max_records, limits.max_bytes)
+    }
+
+    /// [`Log::read_with`] without copying: each record is handed to `f` in place, borrowing
+    /// the read buffer (no allocation per record), until the limits are reached or `f`
+    /// returns false (that record counts as handed). Returns the offset to read next: one
+    /// past the last record handed, or `offset` when there was none.
+    pub fn read_each(
+        &self,
+        topic: &str,
+        partition: u32,
+        offset: i64,
+        limits: ReadLimits,
+        f: impl FnMut(RecordRef<'_>) -> bool,
+    ) -> Result<i64> {
+        self.partition(topic, partition)?
+            .read_each(offset, limits.max_records, limits.max_bytes, f)
     }
 
     /// The log start offset: the oldest record kept (0 until retention deletes something).

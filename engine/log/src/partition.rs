@@ -13,7 +13,7 @@ use crate::error::{io, Error, Result};
 use crate::fsutil::{now_ms, read_exact_at};
 use crate::record::{
     check, encode_batch, for_each_record, frame_len, peek, Batch, Frame, NewRecord, Record,
-    BATCH_HEADER, FRAME_PREFIX,
+    RecordRef, BATCH_HEADER, FRAME_PREFIX,
 };
 
 /// The largest batch frame an append writes (more records make more frames): a read of one
@@ -491,9 +491,26 @@ impl Partition {
         }
     }
 
-    /// Records from `offset` on, at most `max_records` and about `max_bytes` of frames (at
+    /// Records from `offset` on, at most `max_records` and about `max_bytes` of them (at
     /// least one record when there is one, as Kafka's fetch). Empty at the end of the log.
     pub fn read(&self, offset: i64, max_records: usize, max_bytes: usize) -> Result<Vec<Record>> {
+        let mut out = Vec::with_capacity(max_records.min(4096));
+        self.read_each(offset, max_records, max_bytes, |r| {
+            out.push(r.to_record());
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// [`Partition::read`] handing each record to `f` in place, until `f` returns false;
+    /// returns the offset after the last record handed (or `offset` when none was).
+    pub fn read_each(
+        &self,
+        offset: i64,
+        max_records: usize,
+        max_bytes: usize,
+        mut f: impl FnMut(RecordRef<'_>) -> bool,
+    ) -> Result<i64> {
         let plan = {
             let mut st = self.state()?;
             if offset >= st.end() || offset < st.start() {
@@ -503,11 +520,11 @@ impl Partition {
                 return Err(self.out_of_range(offset, &st));
             }
             if offset == st.end() || max_records == 0 {
-                return Ok(Vec::new());
+                return Ok(offset);
             }
             // The first segment with records at or after `offset` (offsets may have gaps).
             let Some(seg) = st.segments.iter().find(|s| s.end_offset > offset) else {
-                return Ok(Vec::new());
+                return Ok(offset);
             };
             ReadPlan {
                 file: Arc::clone(&seg.file),
@@ -515,8 +532,7 @@ impl Partition {
                 valid: seg.size,
             }
         };
-        let mut out = Vec::with_capacity(max_records.min(4096));
-        let mut bytes = 0usize;
+        let (mut count, mut bytes, mut next) = (0usize, 0usize, offset);
         self.walk(&plan, |frame, at| {
             let Some(batch) = peek(frame) else {
                 return Err(self.corrupt(&plan.file.path, at, "frame header cut"));
@@ -527,30 +543,27 @@ impl Partition {
             if !matches!(check(frame), Frame::Valid(_)) {
                 return Err(self.corrupt(&plan.file.path, at, "CRC mismatch"));
             }
-            let mut bad = false;
             let mut more = true;
             let whole = for_each_record(frame, |r| {
                 if r.offset < offset {
                     return true;
                 }
-                if !out.is_empty() && bytes + r.size > max_bytes {
+                if count > 0 && bytes + r.size > max_bytes {
                     more = false;
                     return false;
                 }
                 bytes += r.size;
-                match r.to_record() {
-                    Some(rec) => out.push(rec),
-                    None => bad = true,
-                }
-                more = !bad && out.len() < max_records;
+                count += 1;
+                next = r.offset + 1;
+                more = f(r) && count < max_records;
                 more
             });
-            if bad || whole.is_none() {
+            if whole.is_none() {
                 return Err(self.corrupt(&plan.file.path, at, "records do not fill the batch"));
             }
             Ok(more)
         })?;
-        Ok(out)
+        Ok(next)
     }
 
     /// The first offset whose record timestamp is at or above `ts`, with that timestamp
@@ -594,33 +607,61 @@ impl Partition {
     /// Calls `f` with each frame of the plan's segment from `plan.from` and its position,
     /// until `f` says stop or the whole frames end. Reads 64 KiB first (a read near its
     /// index entry needs little), then 1 MiB per system call.
-    fn walk(&self, plan: &ReadPlan, mut f: impl FnMut(&[u8], u64) -> Result<bool>) -> Result<()> {
+    fn walk(&self, plan: &ReadPlan, f: impl FnMut(&[u8], u64) -> Result<bool>) -> Result<()> {
+        // The read buffer is kept per thread: a fresh megabyte per read would cost a mmap
+        // and page faults each time.
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUF.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut buf) => {
+                let result = self.walk_with(plan, &mut buf, f);
+                if buf.len() > 4 * CHUNK {
+                    *buf = Vec::new();
+                }
+                result
+            }
+            Err(_) => self.walk_with(plan, &mut Vec::new(), f),
+        })
+    }
+
+    fn walk_with(
+        &self,
+        plan: &ReadPlan,
+        buf: &mut Vec<u8>,
+        mut f: impl FnMut(&[u8], u64) -> Result<bool>,
+    ) -> Result<()> {
         let path = &plan.file.path;
-        let mut buf = Vec::new();
-        let mut pos = plan.from;
+        let file = &plan.file.file;
+        let mut pos = plan.from; // file position of buf[0]
         let mut chunk = 64 << 10;
         while pos < plan.valid {
-            let want = ((plan.valid - pos) as usize).min(chunk);
+            let mut have = ((plan.valid - pos) as usize).min(chunk);
             chunk = CHUNK;
-            buf.resize(want, 0);
-            read_exact_at(&plan.file.file, &mut buf, pos).map_err(io("cannot read", path))?;
+            if buf.len() < have {
+                buf.resize(have, 0);
+            }
+            read_exact_at(file, &mut buf[..have], pos).map_err(io("cannot read", path))?;
             let mut i = 0usize;
-            while buf.len() - i >= FRAME_PREFIX {
+            while have - i >= FRAME_PREFIX {
                 let len = frame_len(&buf[i..]);
                 if len < BATCH_HEADER {
                     return Err(self.corrupt(path, pos + i as u64, "frame length out of range"));
                 }
-                if i + len > buf.len() {
+                if i + len > have {
                     if i > 0 {
                         break;
                     }
-                    // One frame larger than the chunk: read it whole.
+                    // One frame larger than what was read: read the rest of it.
                     if pos + len as u64 > plan.valid {
                         return Err(self.corrupt(path, pos, "frame runs past the valid end"));
                     }
-                    buf.resize(len, 0);
-                    read_exact_at(&plan.file.file, &mut buf, pos)
+                    if buf.len() < len {
+                        buf.resize(len, 0);
+                    }
+                    read_exact_at(file, &mut buf[have..len], pos + have as u64)
                         .map_err(io("cannot read", path))?;
+                    have = len;
                 }
                 if !f(&buf[i..i + len], pos + i as u64)? {
                     return Ok(());

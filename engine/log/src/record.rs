@@ -255,39 +255,70 @@ pub(crate) fn check(buf: &[u8]) -> Frame {
     }
 }
 
-/// One record of a batch, borrowing the frame.
-#[derive(Debug)]
-pub(crate) struct RawRecord<'a> {
+/// A record read in place: its bytes borrow the log's read buffer, so looking at it costs
+/// no allocation ([`crate::Log::read_each`]). [`RecordRef::to_record`] makes an owned copy.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordRef<'a> {
     pub offset: i64,
     pub timestamp: i64,
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
     headers: &'a [u8],
     header_count: u64,
-    /// Its bytes in the frame (for byte limits).
-    pub size: usize,
+    /// Its bytes in the batch (what byte limits count).
+    pub(crate) size: usize,
 }
 
-impl RawRecord<'_> {
-    pub fn to_record(&self) -> Option<Record> {
-        let mut cur = Cursor {
-            buf: self.headers,
-            pos: 0,
-        };
-        let mut headers = Vec::with_capacity(self.header_count.min(64) as usize);
-        for _ in 0..self.header_count {
-            let klen = usize::try_from(cur.varint()?).ok()?;
-            let key = std::str::from_utf8(cur.take(klen)?).ok()?.to_string();
-            let value = cur.nullable()?.map(<[u8]>::to_vec);
-            headers.push(Header { key, value });
+impl<'a> RecordRef<'a> {
+    /// The headers, in order: (key, value).
+    pub fn headers(&self) -> HeaderIter<'a> {
+        HeaderIter {
+            cur: Cursor {
+                buf: self.headers,
+                pos: 0,
+            },
+            left: self.header_count,
         }
-        Some(Record {
+    }
+
+    /// An owned copy.
+    pub fn to_record(&self) -> Record {
+        Record {
             offset: self.offset,
             timestamp: self.timestamp,
             key: self.key.map(<[u8]>::to_vec),
             value: self.value.map(<[u8]>::to_vec),
-            headers,
-        })
+            headers: self
+                .headers()
+                .map(|(key, value)| Header {
+                    key: key.to_string(),
+                    value: value.map(<[u8]>::to_vec),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The headers of a [`RecordRef`].
+#[derive(Clone, Debug)]
+pub struct HeaderIter<'a> {
+    cur: Cursor<'a>,
+    left: u64,
+}
+
+impl<'a> Iterator for HeaderIter<'a> {
+    type Item = (&'a str, Option<&'a [u8]>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // The layout was checked when the record was read: these cannot fail.
+        let klen = usize::try_from(self.cur.varint()?).ok()?;
+        let key = std::str::from_utf8(self.cur.take(klen)?).ok()?;
+        let value = self.cur.nullable()?;
+        Some((key, value))
     }
 }
 
@@ -295,7 +326,7 @@ impl RawRecord<'_> {
 /// records do not fill the frame exactly (a frame the log did not write).
 pub(crate) fn for_each_record<'a>(
     frame: &'a [u8],
-    mut f: impl FnMut(RawRecord<'a>) -> bool,
+    mut f: impl FnMut(RecordRef<'a>) -> bool,
 ) -> Option<()> {
     let batch = peek(frame)?;
     let first_ts = i64_at(frame, 20);
@@ -312,10 +343,10 @@ pub(crate) fn for_each_record<'a>(
         let hstart = cur.pos;
         for _ in 0..header_count {
             let klen = usize::try_from(cur.varint()?).ok()?;
-            cur.take(klen)?;
+            std::str::from_utf8(cur.take(klen)?).ok()?;
             cur.nullable()?;
         }
-        let rec = RawRecord {
+        let rec = RecordRef {
             offset: batch.base_offset + i64::from(i),
             timestamp,
             key,
@@ -331,6 +362,7 @@ pub(crate) fn for_each_record<'a>(
     (cur.pos == batch.len).then_some(())
 }
 
+#[derive(Clone, Debug)]
 struct Cursor<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -383,7 +415,7 @@ mod tests {
     fn records(frame: &[u8]) -> Vec<Record> {
         let mut out = Vec::new();
         for_each_record(frame, |r| {
-            out.push(r.to_record().unwrap());
+            out.push(r.to_record());
             true
         })
         .unwrap();

@@ -188,6 +188,60 @@ fn a_batch_of_many_megabytes_is_written_in_pieces_and_read_back_whole() {
 }
 
 #[test]
+fn read_each_hands_the_same_records_in_place_and_says_where_to_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path()).unwrap();
+    log.create_topic("t", 1, small_segments()).unwrap();
+    let headers = [Header {
+        key: "h".into(),
+        value: None,
+    }];
+    for i in 0..300 {
+        let v = value(i);
+        let r = NewRecord::new(&v)
+            .with_timestamp(i as i64)
+            .with_headers(if i % 3 == 0 { &headers } else { &[] });
+        log.append("t", 0, r).unwrap();
+    }
+    let owned = read_all(&log, "t", 0, 1000);
+    let mut seen = Vec::new();
+    let mut at = 0;
+    loop {
+        let limits = ReadLimits {
+            max_records: 41,
+            ..ReadLimits::default()
+        };
+        let next = log
+            .read_each("t", 0, at, limits, |r| {
+                assert_eq!(r.headers().count(), usize::from(r.offset % 3 == 0));
+                seen.push(r.to_record());
+                true
+            })
+            .unwrap();
+        if next == at {
+            break;
+        }
+        assert_eq!(next, seen.last().unwrap().offset + 1);
+        at = next;
+    }
+    assert_eq!(seen, owned);
+    assert_eq!(seen.len(), 300);
+    // Stopping early: the record that said stop is the last one handed.
+    log.create_topic("one-segment", 1, TopicConfig::default())
+        .unwrap();
+    let batch: Vec<_> = (0..20).map(|_| NewRecord::new(b"v")).collect();
+    log.append_batch("one-segment", 0, &batch).unwrap();
+    let mut handed = Vec::new();
+    let next = log
+        .read_each("one-segment", 0, 10, ReadLimits::default(), |r| {
+            handed.push(r.offset);
+            r.offset < 14
+        })
+        .unwrap();
+    assert_eq!((handed, next), (vec![10, 11, 12, 13, 14], 15));
+}
+
+#[test]
 fn read_limits_bytes_but_returns_at_least_one_record() {
     let dir = tempfile::tempdir().unwrap();
     let log = Log::open(dir.path()).unwrap();
@@ -752,6 +806,39 @@ fn a_reader_thread_sees_appends_as_they_happen_and_never_a_partial_record() {
         }
         assert_eq!(reader.join().unwrap(), N as i64);
     });
+}
+
+#[test]
+fn threads_appending_to_one_partition_get_distinct_consecutive_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path()).unwrap();
+    log.create_topic("t", 1, small_segments()).unwrap();
+    let placed: Vec<(i64, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                let log = log.clone();
+                s.spawn(move || {
+                    (0..300)
+                        .map(|i| {
+                            let v = format!("thread {t} record {i}");
+                            (log.append("t", 0, NewRecord::new(v.as_bytes())).unwrap(), v)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut offsets: Vec<i64> = placed.iter().map(|(o, _)| *o).collect();
+    offsets.sort_unstable();
+    assert_eq!(offsets, (0..1200).collect::<Vec<_>>());
+    let got = read_all(&log, "t", 0, 100);
+    for (offset, v) in placed {
+        assert_eq!(got[offset as usize].value.as_deref(), Some(v.as_bytes()));
+    }
 }
 
 #[test]
