@@ -46,6 +46,11 @@ pub struct BenchArgs {
     /// mode) and print its table.
     #[arg(long)]
     duckdb_sink: bool,
+    /// Measure the `postgres-cdc` source instead (snapshot and change stream rows/s, `--events`
+    /// rows, on the PostgreSQL WEIR_TEST_PG names, default scripts/postgres.sh's) and print
+    /// its table.
+    #[arg(long)]
+    postgres_cdc: bool,
     /// Internal: run one script in this process and print its timing as JSON.
     #[arg(long, hide = true)]
     child_job: Option<PathBuf>,
@@ -831,6 +836,9 @@ pub fn bench(args: BenchArgs) -> Result<()> {
         .unwrap_or_else(|| std::env::temp_dir().join("weir-bench"));
     if args.duckdb_sink {
         return crate::bench_sink::bench_duckdb_sink(args.events, &root.join("sink"));
+    }
+    if args.postgres_cdc {
+        return crate::bench_cdc::bench_postgres_cdc(args.events, &root);
     }
     let data = root.join(format!("data-e{}-s{}", args.events, args.seed));
     let work = root.join("out");

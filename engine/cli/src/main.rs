@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench;
+mod bench_cdc;
 mod bench_sink;
 mod demo;
 mod log_cmd;

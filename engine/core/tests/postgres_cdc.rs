@@ -584,17 +584,18 @@ fn a_role_without_replication_is_told_how_to_fix_it() {
     );
 }
 
-/// The MATIH job (sample-jobs/matih/state-transition-cdc.sql), unmodified, into a print table
-/// standing in for the Iceberg table: it plans as a changelog projection and, drained, writes
-/// the snapshot and the changes.
+/// The MATIH job (sample-jobs/matih/state-transition-cdc.sql), as written, with MATIH's
+/// catalog (sample-jobs/matih/catalog.sql): it plans as a changelog projection, an append-only
+/// sink refuses it, and drained runs keep the keyed DuckDB table equal to the PostgreSQL table
+/// through inserts, updates and deletes, each run resuming from the slot.
 #[test]
-fn the_matih_state_transition_job_runs_as_a_changelog_projection() {
+fn the_matih_state_transition_job_archives_the_table_into_duckdb() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let job =
-        std::fs::read_to_string(root.join("sample-jobs/matih/state-transition-cdc.sql")).unwrap();
-    let ddl = std::fs::read_to_string(root.join("sample-jobs/matih/fsm_state_transitions.pg.sql"))
-        .unwrap();
-    // The job names database ai_service and slot flink_fsm_cdc; the test owns both on the
+    let matih = root.join("sample-jobs/matih");
+    let job = std::fs::read_to_string(matih.join("state-transition-cdc.sql")).unwrap();
+    let catalog = std::fs::read_to_string(matih.join("catalog.sql")).unwrap();
+    let ddl = std::fs::read_to_string(matih.join("fsm_state_transitions.pg.sql")).unwrap();
+    // The job names database ai_service and slot flink_fsm_cdc: the test owns both on the
     // test server.
     let mut admin = connect(&server()["dbname"]);
     if admin
@@ -608,51 +609,59 @@ fn the_matih_state_transition_job_runs_as_a_changelog_projection() {
         admin.batch_execute("CREATE DATABASE ai_service").unwrap();
     }
     let mut db = connect("ai_service");
-    db.batch_execute(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'flink_fsm_cdc' AND NOT active; \
-         DROP PUBLICATION IF EXISTS flink_fsm_cdc; DROP TABLE IF EXISTS fsm_state_transitions",
-    )
-    .unwrap();
+    let drop_all = "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = 'flink_fsm_cdc' AND NOT active; \
+         DROP PUBLICATION IF EXISTS flink_fsm_cdc; DROP TABLE IF EXISTS fsm_state_transitions";
+    db.batch_execute(drop_all).unwrap();
     db.batch_execute(&ddl).unwrap();
     db.batch_execute(
-        "INSERT INTO fsm_state_transitions (entity_type, entity_id, tenant_id, from_state, to_state, triggered_by, metadata, created_at) \
-         VALUES ('session_phase', 's-1', 't-1', 'idle', 'active', 'u-1', '{\"turn\": 1}', '2026-02-12 10:30:00.5+00')",
+        "INSERT INTO fsm_state_transitions (entity_type, entity_id, tenant_id, from_state, to_state, triggered_by, metadata, created_at) VALUES \
+         ('session_phase', 's-1', 't-1', 'idle', 'active', 'u-1', '{\"turn\": 1}', '2026-02-12 10:30:00.5+00'), \
+         ('session_phase', 's-2', 't-1', 'idle', 'active', NULL, NULL, '2026-02-12 10:31:00+00')",
     )
     .unwrap();
+    let out = tempfile::tempdir().unwrap();
     let s = server();
     let vars: HashMap<String, String> = [
         ("PG_HOST", s["host"].clone()),
         ("PG_PORT", s["port"].clone()),
         ("DATABASE_USER", s["user"].clone()),
         ("DATABASE_PASSWORD", s["password"].clone()),
+        ("WEIR_OUT_DIR", out.path().display().to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    let sink = "CREATE TABLE polaris.matih_analytics.state_transition_log (transition_id STRING, entity_type STRING, \
-        entity_id STRING, tenant_id STRING, from_state STRING, to_state STRING, triggered_by STRING, \
-        trigger_reason STRING, metadata STRING, event_timestamp TIMESTAMP(3)) WITH ('connector' = 'print');\n";
-    let script = format!("{sink}{job}");
+    let session = || {
+        let options = RunOptions {
+            base_dir: matih.clone(),
+            print_to_stdout: false,
+            vars: vars.clone(),
+            ..RunOptions::default()
+        };
+        // Drained: the job stops once caught up, and commits (which moves the slot).
+        options.control.drain();
+        let mut session = Session::new(options);
+        session.execute_init(&catalog).unwrap();
+        session
+    };
 
-    let mut session = Session::new(RunOptions {
-        print_to_stdout: false,
-        vars: vars.clone(),
-        ..RunOptions::default()
-    });
-    let plans = session.explain_script(&script).unwrap();
+    let plans = session().explain_script(&job).unwrap();
     let plan = plans.last().unwrap();
-    assert!(plan.contains("Source: fsm_transitions_cdc"), "{plan}");
-    assert!(plan.contains("Projection"), "{plan}");
-
+    assert!(
+        plan.contains("Source: fsm_transitions_cdc") && plan.contains("Projection"),
+        "{plan}"
+    );
     // An append-only sink refuses the changelog, naming both ends.
-    let mut append = Session::new(RunOptions {
-        vars: vars.clone(),
-        ..RunOptions::default()
-    });
-    let err = append
-        .execute(&script.replace(
-            "'connector' = 'print'",
-            "'connector' = 'filesystem', 'path' = '/tmp/x', 'format' = 'json'",
+    let append = "CREATE TABLE archive (transition_id STRING, entity_type STRING, entity_id STRING, tenant_id STRING, \
+        from_state STRING, to_state STRING, triggered_by STRING, trigger_reason STRING, metadata STRING, \
+        event_timestamp TIMESTAMP(3)) WITH ('connector' = 'filesystem', 'path' = 'unused', 'format' = 'json');\n";
+    let err = session()
+        .execute(&format!(
+            "{append}{}",
+            job.replace(
+                "INSERT INTO polaris.matih_analytics.state_transition_log",
+                "INSERT INTO archive"
+            )
         ))
         .unwrap_err()
         .to_string();
@@ -663,39 +672,55 @@ fn the_matih_state_transition_job_runs_as_a_changelog_projection() {
         "{err}"
     );
 
-    // Drained: runs until caught up, then commits (which creates the slot).
-    let options = RunOptions {
-        print_to_stdout: false,
-        vars,
-        ..RunOptions::default()
-    };
-    options.control.drain();
-    let report = Session::new(options.clone()).execute(&script).unwrap();
-    assert_eq!(report.sinks[0].rows_written, 1);
-    let preview = report.preview.unwrap();
-    let row: Vec<String> = preview.rows[0].iter().map(|v| v.to_string()).collect();
-    assert_eq!(row[0], "\"+I\"", "{row:?}");
-    assert!(
-        row.contains(&"\"2026-02-12 10:30:00.500\"".to_string()),
-        "{row:?}"
-    );
-    db.batch_execute("UPDATE fsm_state_transitions SET to_state = 'done'")
+    let archived = || -> Vec<String> {
+        let page = weir_engine::duckdb_sink::query_duckdb(
+            &out.path().join("matih.duckdb"),
+            "SELECT entity_id, to_state, coalesce(triggered_by, '-'), coalesce(metadata, '-'), CAST(event_timestamp AS VARCHAR) \
+             FROM matih_analytics.state_transition_log ORDER BY entity_id",
+            100,
+        )
         .unwrap();
-    let report = Session::new(options).execute(&script).unwrap();
-    let kinds: Vec<String> = report
-        .preview
-        .unwrap()
-        .rows
-        .iter()
-        .map(|r| r[0].to_string())
-        .collect();
+        page.rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    };
+    let report = session().execute(&job).unwrap();
+    assert_eq!(report.sinks[0].rows_written, 2);
     assert_eq!(
-        kinds,
-        ["\"-U\"", "\"+U\""],
-        "resumed from the slot, no snapshot"
+        archived(),
+        [
+            "s-1|active|u-1|{\"turn\": 1}|2026-02-12 10:30:00.5",
+            "s-2|active|-|-|2026-02-12 10:31:00"
+        ]
     );
     db.batch_execute(
-        "SELECT pg_drop_replication_slot('flink_fsm_cdc'); DROP PUBLICATION flink_fsm_cdc; DROP TABLE fsm_state_transitions",
+        "UPDATE fsm_state_transitions SET to_state = 'done' WHERE entity_id = 's-1'; \
+         DELETE FROM fsm_state_transitions WHERE entity_id = 's-2'; \
+         INSERT INTO fsm_state_transitions (entity_type, entity_id, tenant_id, from_state, to_state, created_at) \
+         VALUES ('agent', 'a-9', 't-2', 'idle', 'busy', '2026-02-12 11:00:00+00')",
     )
     .unwrap();
+    let report = session().execute(&job).unwrap();
+    assert_eq!(
+        report.sinks[0].rows_written, 4,
+        "resumed from the slot: -U, +U, -D, +I and no snapshot"
+    );
+    assert_eq!(
+        archived(),
+        [
+            "a-9|busy|-|-|2026-02-12 11:00:00",
+            "s-1|done|u-1|{\"turn\": 1}|2026-02-12 10:30:00.5"
+        ]
+    );
+    db.batch_execute(drop_all).unwrap();
 }
