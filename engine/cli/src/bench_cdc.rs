@@ -185,11 +185,10 @@ pub fn bench_postgres_cdc(rows: u64, _dir: &Path) -> Result<()> {
     ))?;
 
     let version: String = db.query_one("SHOW server_version", &[])?.get(0);
-    let headers = ["what", "rows out", "seconds", "rows/s"];
-    let cells: Vec<[String; 4]> = results
+    let cells: Vec<Vec<String>> = results
         .iter()
         .map(|m| {
-            [
+            vec![
                 m.what.clone(),
                 m.rows.to_string(),
                 format!("{:.2}", m.seconds),
@@ -197,37 +196,8 @@ pub fn bench_postgres_cdc(rows: u64, _dir: &Path) -> Result<()> {
             ]
         })
         .collect();
-    let widths: Vec<usize> = (0..headers.len())
-        .map(|i| {
-            cells
-                .iter()
-                .map(|c| c[i].len())
-                .chain([headers[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |items: Vec<String>| {
-        let cols: Vec<String> = items
-            .iter()
-            .zip(&widths)
-            .map(|(s, w)| format!("{s:<w$}"))
-            .collect();
-        format!("| {} |", cols.join(" | "))
-    };
     println!();
-    println!("{}", line(headers.iter().map(|h| h.to_string()).collect()));
-    println!(
-        "|{}|",
-        widths
-            .iter()
-            .map(|w| "-".repeat(w + 2))
-            .collect::<Vec<_>>()
-            .join("|")
-    );
-    for c in cells {
-        println!("{}", line(c.to_vec()));
-    }
+    crate::bench::print_markdown(&["what", "rows out", "seconds", "rows/s"], &cells);
     println!();
     println!(
         "Rows of 7 columns (BIGINT key, STRING, STRING, INT, DECIMAL(12, 2), TIMESTAMP(3), jsonb as STRING) \
