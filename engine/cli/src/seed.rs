@@ -120,6 +120,12 @@ pub fn push_iso_timestamp(out: &mut String, ms: i64) {
 /// A JSON string literal.
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
+    // Almost every generated string needs no escape: copy it whole.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -202,6 +208,20 @@ impl<'a> Obj<'a> {
         out.push(']');
         self
     }
+    /// `"k":"<prefix><a random UUID>"`
+    fn uuid(&mut self, k: &str, prefix: &str, rng: &mut Rng) -> &mut Self {
+        let out = self.key(k);
+        out.push('"');
+        out.push_str(prefix);
+        push_uuid(out, rng);
+        out.push('"');
+        self
+    }
+    /// `"k":"123"`: a number as text.
+    fn int_text(&mut self, k: &str, v: i64) -> &mut Self {
+        let _ = write!(self.key(k), "\"{v}\"");
+        self
+    }
     /// A nested object; close it with [`Obj::end`] before writing the next field here.
     fn obj(&mut self, k: &str) -> Obj<'_> {
         Obj::new(self.key(k))
@@ -229,9 +249,10 @@ fn hex_id(rng: &mut Rng, prefix: &str, digits: usize) -> String {
 }
 
 /// A random (version 4) UUID's text.
-fn uuid(rng: &mut Rng) -> String {
+fn push_uuid(out: &mut String, rng: &mut Rng) {
     let (a, b) = (rng.next_u64(), rng.next_u64());
-    format!(
+    let _ = write!(
+        out,
         "{:08x}-{:04x}-4{:03x}-{:x}{:03x}-{:012x}",
         a >> 32,
         (a >> 16) & 0xffff,
@@ -239,7 +260,7 @@ fn uuid(rng: &mut Rng) -> String {
         8 + (b >> 62),
         (b >> 48) & 0xfff,
         b & 0xffff_ffff_ffff
-    )
+    );
 }
 
 /// An Ethereum-style address (Livepeer's gateways and orchestrators).
@@ -714,8 +735,7 @@ fn user_of(rng: &mut Rng, tenant: usize) -> String {
 /// The envelope's first fields: `{"event_id":"evt-<uuid>","event_type":..,"tenant_id":..`.
 fn matih_head<'a>(out: &'a mut String, rng: &mut Rng, event_type: &str, tenant: usize) -> Obj<'a> {
     let mut o = Obj::new(out);
-    let id = format!("evt-{}", uuid(rng));
-    o.str("event_id", &id)
+    o.uuid("event_id", "evt-", rng)
         .str("event_type", event_type)
         .str("tenant_id", TENANTS[tenant]);
     o
@@ -1340,8 +1360,7 @@ impl Model for Orders {
             }
         };
         let mut e = Obj::new(&mut rec.value);
-        let id = format!("evt-{}", uuid(rng));
-        e.str("event_id", &id)
+        e.uuid("event_id", "evt-", rng)
             .str("event_type", event_type)
             .str("entity_type", "Order")
             .str("entity_id", &o.id)
@@ -1435,8 +1454,7 @@ impl Model for AppHub {
             _ => ("error", 1.0),
         };
         let mut o = Obj::new(&mut rec.value);
-        let id = format!("evt-{}", uuid(rng));
-        o.str("event_id", &id)
+        o.uuid("event_id", "evt-", rng)
             .str("user_id", &v.user)
             .str("event_type", event_type)
             .float("value", value, 2)
@@ -1564,11 +1582,10 @@ impl Livepeer {
         family: &str,
         data: impl FnOnce(&Self, &mut Obj<'_>),
     ) {
-        let id = uuid(rng);
         let mut o = Obj::new(&mut rec.value);
-        o.str("id", &id)
+        o.uuid("id", "", rng)
             .str("type", family)
-            .str("timestamp", &ts.to_string())
+            .int_text("timestamp", ts)
             .str(
                 "gateway",
                 self.gateways.get(s.gateway).map_or("", String::as_str),
