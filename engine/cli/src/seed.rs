@@ -2168,6 +2168,7 @@ pub fn seed(args: &SeedArgs) -> Result<SeedReport> {
                 None,
                 Some(rec.key.as_bytes()),
                 Some(rec.value.as_bytes()),
+                None,
             )
             .map_err(engine_err)?;
         reports[i].add(&rec);

@@ -500,6 +500,7 @@ fn describe_table(location: &Location, span: Span) -> Result<Option<TableDef>> {
             ty,
             nullable,
             span,
+            metadata: None,
         });
     }
     let keys: Vec<String> = conn

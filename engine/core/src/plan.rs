@@ -1283,7 +1283,7 @@ pub fn conform_to_sink(query: &mut PlannedQuery, sink: &TableDef, at: Span) -> R
             });
         }
     }
-    let target = Arc::new(sink.arrow_schema());
+    let target = Arc::new(sink.sink_schema());
     let produced = &query.schema;
     if produced.fields().len() != target.fields().len() {
         let names = |s: &Schema| {

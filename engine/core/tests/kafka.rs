@@ -56,7 +56,7 @@ fn produce(servers: &str, topic: &str, records: &[(Option<&str>, Option<&str>)])
     let mut producer = open_producer(&cluster_of(servers)).unwrap();
     for (k, v) in records {
         producer
-            .send(topic, None, k.map(str::as_bytes), v.map(str::as_bytes))
+            .send(topic, None, k.map(str::as_bytes), v.map(str::as_bytes), None)
             .unwrap();
     }
     producer.flush().unwrap();
@@ -64,6 +64,24 @@ fn produce(servers: &str, topic: &str, records: &[(Option<&str>, Option<&str>)])
 
 /// Every record of a topic: (partition, key, value).
 fn read_all(servers: &str, topic: &str) -> Vec<(i32, Option<String>, Option<String>)> {
+    read_records(servers, topic)
+        .into_iter()
+        .map(|r| (r.partition, r.key, r.value))
+        .collect()
+}
+
+/// A record as a consumer sees it.
+#[derive(Debug, Clone)]
+struct Rec {
+    partition: i32,
+    offset: i64,
+    timestamp: Option<i64>,
+    key: Option<String>,
+    value: Option<String>,
+}
+
+/// Every record of a topic, read by a plain consumer (not through SQL).
+fn read_records(servers: &str, topic: &str) -> Vec<Rec> {
     let mut consumer = open_consumer(&cluster_of(servers), None).unwrap();
     let partitions = consumer.partitions(&[topic.to_string()], None).unwrap();
     let mut end = BTreeMap::new();
@@ -90,7 +108,13 @@ fn read_all(servers: &str, topic: &str) -> Vec<(i32, Option<String>, Option<Stri
         }
         consumer
             .poll(10_000, Duration::from_millis(200), &mut |m| {
-                out.push((m.partition, text(m.key), text(m.value)));
+                out.push(Rec {
+                    partition: m.partition,
+                    offset: m.offset,
+                    timestamp: m.timestamp,
+                    key: text(m.key),
+                    value: text(m.value),
+                });
                 Ok(())
             })
             .unwrap();
@@ -317,6 +341,82 @@ fn upsert_kafka_writes_keys_and_tombstones() {
                 (r#"{"k":"c"}"#.to_string(), r#"{"k":"c","n":1}"#.to_string()),
             ])
         );
+    }
+}
+
+#[test]
+fn metadata_columns_and_except_key_on_write_and_read() {
+    let dir = tempfile::tempdir().unwrap();
+    for servers in places(dir.path()) {
+        let topic = fresh_topic("metadata");
+        create_topic(&cluster_of(&servers), &topic, 3).unwrap();
+        let input: Vec<String> = (0..12)
+            .map(|i| {
+                format!(
+                    r#"{{"id":"user-{}","v":{i},"at":"2026-02-12 10:30:{:02}.{:03}"}}"#,
+                    i % 5,
+                    i,
+                    i * 7
+                )
+            })
+            .collect();
+        std::fs::write(dir.path().join("in.json"), input.join("\n")).unwrap();
+        // The key holds `id` only, the value `v` only; the record's time is `at`.
+        let table = |extra: &str| {
+            format!(
+                "CREATE TABLE t (id STRING, v INT, at TIMESTAMP_LTZ(3) METADATA FROM 'timestamp'{extra}) WITH (
+                   'connector' = 'kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = '{servers}',
+                   'key.format' = 'json', 'key.fields' = 'id', 'value.format' = 'json',
+                   'value.fields-include' = 'EXCEPT_KEY', 'scan.startup.mode' = 'earliest-offset',
+                   'scan.bounded.mode' = 'latest-offset');"
+            )
+        };
+        let write = format!(
+            "CREATE TABLE f (id STRING, v INT, at TIMESTAMP_LTZ(3)) WITH ('connector' = 'filesystem', 'path' = 'in.json', 'format' = 'json');
+             {}
+             INSERT INTO t SELECT id, v, at FROM f;",
+            table(", part INT METADATA FROM 'partition' VIRTUAL, off BIGINT METADATA FROM 'offset' VIRTUAL")
+        );
+        session(dir.path()).execute(&write).unwrap();
+        let records = read_records(&servers, &topic);
+        assert_eq!(records.len(), 12, "{servers}");
+        // 2026-02-12 10:30:00 UTC in milliseconds.
+        let base = 1_770_892_200_000i64;
+        for r in &records {
+            let value = r.value.as_deref().unwrap();
+            let v: i64 = value
+                .strip_prefix(r#"{"v":"#)
+                .and_then(|x| x.strip_suffix('}'))
+                .unwrap_or_else(|| panic!("{servers}: the value holds `v` only: {value}"))
+                .parse()
+                .unwrap();
+            assert_eq!(
+                r.key.as_deref(),
+                Some(format!(r#"{{"id":"user-{}"}}"#, v % 5).as_str()),
+                "{servers}"
+            );
+            assert_eq!(r.timestamp, Some(base + v * 1000 + v * 7), "{servers}: {r:?}");
+        }
+        // Read back through SQL: key and value columns joined, metadata from each record.
+        let rows = query_rows(
+            dir.path(),
+            &format!(
+                "{}
+                 SELECT id, v, part, off, tt, src = '{topic}' FROM t;",
+                table(", part INT METADATA FROM 'partition' VIRTUAL, off BIGINT METADATA FROM 'offset' VIRTUAL, tt STRING METADATA FROM 'timestamp-type' VIRTUAL, src STRING METADATA FROM 'topic' VIRTUAL")
+            ),
+        );
+        let mut expected: Vec<String> = records
+            .iter()
+            .map(|r| {
+                let value = r.value.as_deref().unwrap();
+                let v = &value[5..value.len() - 1];
+                let id = &r.key.as_deref().unwrap()[7..13];
+                format!("{id},{v},{},{},CreateTime,true", r.partition, r.offset)
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(rows, expected, "{servers}");
     }
 }
 

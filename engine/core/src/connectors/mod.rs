@@ -69,6 +69,18 @@ pub struct ConnectorSpec {
     pub options: &'static [OptionSpec],
     /// Checks of option values (and columns) beyond presence, run by [`validate`].
     pub check: Option<fn(&TableDef) -> Result<()>>,
+    /// The metadata a table of this connector may declare as `METADATA` columns.
+    pub metadata: &'static [MetadataSpec],
+}
+
+/// One metadata key of a connector (`col TYPE METADATA FROM 'key'`).
+#[derive(Debug, Clone, Copy)]
+pub struct MetadataSpec {
+    pub key: &'static str,
+    /// Flink's type of the value.
+    pub ty: &'static str,
+    /// Whether a sink writes it (otherwise a sink table must declare the column VIRTUAL).
+    pub writable: bool,
 }
 
 impl ConnectorSpec {
@@ -157,6 +169,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         takes: Takes::Appends,
         changelog: false,
         check: None,
+        metadata: &[],
         options: &[
             opt("connector", true, Honoured, "'filesystem'"),
             opt("path", true, Honoured, "a file or directory; relative paths resolve against the script's folder; file:// URLs accepted"),
@@ -183,6 +196,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         takes: Takes::Updates,
         changelog: false,
         check: None,
+        metadata: &[],
         options: &[
             opt("connector", true, Honoured, "'print'"),
             opt("print-identifier", false, Honoured, "a prefix for every printed row"),
@@ -198,6 +212,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         changelog: false,
         check: None,
         options: KAFKA_ALL,
+        metadata: kafka::METADATA,
     },
     ConnectorSpec {
         name: "upsert-kafka",
@@ -207,6 +222,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         changelog: false,
         check: None,
         options: UPSERT_KAFKA_ALL,
+        metadata: kafka::METADATA,
     },
     ConnectorSpec {
         name: "duckdb",
@@ -215,6 +231,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         takes: Takes::UpdatesWithPrimaryKey,
         changelog: false,
         check: None,
+        metadata: &[],
         options: &[
             opt("connector", true, Honoured, "'duckdb'"),
             opt("path", true, Honoured, "the database file; created by a sink if missing; relative paths resolve against the script's folder"),
@@ -230,6 +247,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         takes: Takes::Appends,
         changelog: true,
         check: Some(postgres_cdc::check),
+        metadata: &[],
         options: postgres_cdc::OPTIONS,
     },
 ];
@@ -382,10 +400,50 @@ pub fn validate(def: &TableDef, role: Role) -> Result<&'static ConnectorSpec> {
             }
         }
     }
+    validate_metadata(def, spec, role)?;
     if let Some(check) = spec.check {
         check(def)?;
     }
     Ok(spec)
+}
+
+/// Checks `METADATA` columns against what the connector offers.
+fn validate_metadata(def: &TableDef, spec: &ConnectorSpec, role: Role) -> Result<()> {
+    for c in &def.columns {
+        let Some(m) = &c.metadata else { continue };
+        let Some(found) = spec.metadata.iter().find(|k| k.key == m.key) else {
+            let keys: Vec<String> = spec
+                .metadata
+                .iter()
+                .map(|k| format!("'{}' {}", k.key, k.ty))
+                .collect();
+            return Err(Error::Sql {
+                message: format!(
+                    "column '{}' of table '{}': the '{}' connector has no metadata key '{}'; {}",
+                    c.name,
+                    def.name,
+                    spec.name,
+                    m.key,
+                    if keys.is_empty() {
+                        "it offers no metadata".to_string()
+                    } else {
+                        format!("it offers: {}", keys.join(", "))
+                    }
+                ),
+                span: m.span,
+            });
+        };
+        if role == Role::Sink && !m.virtual_ && !found.writable {
+            return Err(Error::Sql {
+                message: format!(
+                    "column '{}' of table '{}': the '{}' connector cannot write metadata '{}'; declare the column METADATA ... VIRTUAL to leave it out of INSERTs",
+                    c.name, def.name, spec.name, m.key
+                ),
+                span: m.span,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Whether reading `def` gives a changelog (its connector captures updates and deletes).
@@ -592,6 +650,42 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("can only be written to"));
+    }
+
+    #[test]
+    fn metadata_columns_are_checked_against_the_connector() {
+        let kafka = "'connector' = 'kafka', 'topic' = 't', 'properties.bootstrap.servers' = 'embedded', 'format' = 'json'";
+        let t = def(&format!(
+            "CREATE TABLE t (a STRING, o BIGINT METADATA FROM 'offst' VIRTUAL) WITH ({kafka})"
+        ));
+        let err = validate(&t, Role::Source).unwrap_err();
+        assert!(
+            err.to_string().contains("column 'o' of table 't': the 'kafka' connector has no metadata key 'offst'; it offers: 'topic' STRING NOT NULL"),
+            "{err}"
+        );
+        assert_eq!(err.span(), Some(Span { line: 1, column: 36 }));
+        // Read-only metadata must be VIRTUAL in a table that is written.
+        let t = def(&format!(
+            "CREATE TABLE t (a STRING, o BIGINT METADATA FROM 'offset', ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp') WITH ({kafka})"
+        ));
+        assert_eq!(validate(&t, Role::Source).unwrap().name, "kafka");
+        assert!(validate(&t, Role::Sink)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot write metadata 'offset'; declare the column METADATA ... VIRTUAL"));
+        // The key defaults to the column's name; VIRTUAL columns are not written.
+        let t = def(&format!(
+            "CREATE TABLE t (a STRING, `offset` BIGINT METADATA VIRTUAL, ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp') WITH ({kafka})"
+        ));
+        assert_eq!(validate(&t, Role::Sink).unwrap().name, "kafka");
+        assert_eq!(t.columns[1].metadata.as_ref().unwrap().key, "offset");
+        let writable: Vec<&str> = t.writable_columns().map(|c| c.name.as_str()).collect();
+        assert_eq!(writable, ["a", "ts"]);
+        let t = def("CREATE TABLE t (a STRING, o BIGINT METADATA FROM 'offset') WITH ('connector' = 'filesystem', 'path' = '/x', 'format' = 'json')");
+        assert!(validate(&t, Role::Source)
+            .unwrap_err()
+            .to_string()
+            .contains("it offers no metadata"));
     }
 
     #[test]

@@ -47,6 +47,29 @@ impl TableDef {
         self.columns.iter().find(|c| c.name == name)
     }
 
+    /// The columns an INSERT writes: all but `VIRTUAL` metadata columns, in declared order.
+    pub fn writable_columns(&self) -> impl Iterator<Item = &ColumnDef> {
+        self.columns
+            .iter()
+            .filter(|c| !c.metadata.as_ref().is_some_and(|m| m.virtual_))
+    }
+
+    /// The schema an INSERT into the table must produce (see [`Self::writable_columns`]).
+    pub fn sink_schema(&self) -> arrow::datatypes::Schema {
+        arrow::datatypes::Schema::new(
+            self.writable_columns()
+                .map(|c| arrow::datatypes::Field::new(&c.name, c.ty.to_arrow(), true))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// The table as its format sees it: metadata columns left out (connectors fill them).
+    pub fn without_metadata(&self) -> TableDef {
+        let mut def = self.clone();
+        def.columns.retain(|c| c.metadata.is_none());
+        def
+    }
+
     /// The table's Arrow schema.
     pub fn arrow_schema(&self) -> arrow::datatypes::Schema {
         arrow::datatypes::Schema::new(
@@ -74,6 +97,20 @@ pub struct ColumnDef {
     pub name: String,
     pub ty: SqlType,
     pub nullable: bool,
+    pub span: Span,
+    /// `METADATA [FROM 'key'] [VIRTUAL]`: the connector fills the column from what it knows
+    /// of a record (a Kafka record's offset, partition, timestamp...), not from its format.
+    pub metadata: Option<MetadataColumn>,
+}
+
+/// A metadata column's key and whether sinks skip it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetadataColumn {
+    /// The connector's metadata key (`FROM 'key'`, or the column's name).
+    pub key: String,
+    /// `VIRTUAL`: read-only, not part of what an INSERT writes.
+    pub virtual_: bool,
+    /// Where `METADATA` is written.
     pub span: Span,
 }
 
@@ -545,6 +582,7 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
             }
             let ty = parse_type(c)?;
             let mut nullable = true;
+            let mut metadata = None;
             loop {
                 if c.eat_keyword(Keyword::NOT) {
                     c.expect_keyword(Keyword::NULL, "NULL after NOT")?;
@@ -558,10 +596,19 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
                     def.primary_key.push(name.clone());
                 } else if c.eat_keyword(Keyword::COMMENT) {
                     c.string("a comment")?;
-                } else if c.keyword() == Some(Keyword::METADATA) {
-                    return Err(Error::Unsupported {
-                        construct: "metadata columns".into(),
-                        span: c.span(),
+                } else if c.keyword() == Some(Keyword::METADATA) && metadata.is_none() {
+                    let span = c.span();
+                    c.pos += 1;
+                    let key = if c.eat_keyword(Keyword::FROM) {
+                        c.string("a metadata key")?
+                    } else {
+                        name.clone()
+                    };
+                    let virtual_ = c.eat_keyword(Keyword::VIRTUAL);
+                    metadata = Some(MetadataColumn {
+                        key,
+                        virtual_,
+                        span,
                     });
                 } else {
                     break;
@@ -578,6 +625,7 @@ fn parse_element(c: &mut Cursor<'_>, def: &mut TableDef) -> Result<()> {
                 ty,
                 nullable,
                 span: start,
+                metadata,
             });
         }
     }

@@ -175,6 +175,10 @@ impl LogConsumer for RdConsumer {
                 partition: m.partition(),
                 offset: m.offset(),
                 timestamp: m.timestamp().to_millis(),
+                log_append_time: matches!(
+                    m.timestamp(),
+                    rdkafka::message::Timestamp::LogAppendTime(_)
+                ),
                 key: m.key(),
                 value: m.payload(),
             })?;
@@ -294,9 +298,13 @@ impl LogProducer for RdProducer {
         partition: Option<i32>,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
+        timestamp: Option<i64>,
     ) -> Result<()> {
         loop {
             let mut record: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(topic);
+            if let Some(ts) = timestamp {
+                record = record.timestamp(ts);
+            }
             if let Some(k) = key {
                 record = record.key(k);
             }

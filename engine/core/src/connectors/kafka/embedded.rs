@@ -159,6 +159,7 @@ impl LogConsumer for EmbeddedConsumer {
                         partition: *partition as i32,
                         offset: r.offset,
                         timestamp: Some(r.timestamp),
+                        log_append_time: false,
                         key: r.key.as_deref(),
                         value: r.value.as_deref(),
                     })?;
@@ -202,8 +203,8 @@ impl LogConsumer for EmbeddedConsumer {
 /// Records a producer holds before it appends them (one write per partition per batch).
 const BUFFER_RECORDS: usize = 4096;
 
-/// A record waiting in the producer: (partition, key, value).
-type Buffered = (Option<i32>, Option<Vec<u8>>, Option<Vec<u8>>);
+/// A queued record: partition (None: by key), key, value, timestamp.
+type Buffered = (Option<i32>, Option<Vec<u8>>, Option<Vec<u8>>, Option<i64>);
 
 /// Appends to the embedded log, in batches, as a Kafka producer does: records become visible
 /// when a batch is appended (every few thousand records, and at [`LogProducer::flush`]).
@@ -228,10 +229,11 @@ impl EmbeddedProducer {
     fn write_out(&mut self) -> Result<()> {
         for (topic, records) in &mut self.buffer {
             let mut keyed: Vec<NewRecord<'_>> = Vec::new();
-            for (partition, key, value) in records.iter() {
+            for (partition, key, value, timestamp) in records.iter() {
                 let record = NewRecord {
                     key: key.as_deref(),
                     value: value.as_deref(),
+                    timestamp: *timestamp,
                     ..NewRecord::default()
                 };
                 match partition {
@@ -267,6 +269,7 @@ impl LogProducer for EmbeddedProducer {
         partition: Option<i32>,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
+        timestamp: Option<i64>,
     ) -> Result<()> {
         if !self.known_topics.contains(topic) {
             // Kafka's auto.create.topics.enable: writing creates the topic.
@@ -276,6 +279,7 @@ impl LogProducer for EmbeddedProducer {
             partition,
             key.map(<[u8]>::to_vec),
             value.map(<[u8]>::to_vec),
+            timestamp,
         );
         match self.buffer.iter_mut().find(|(t, _)| t == topic) {
             Some((_, records)) => records.push(record),

@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod embedded;
+mod rows;
 pub mod sink;
 pub mod source;
 
@@ -62,6 +63,90 @@ pub(crate) const COMMON: &[OptionSpec] = &[
         "buffering of upserts",
     ),
 ];
+
+/// What a Kafka table may declare as `METADATA` columns (Flink's keys; `headers` and
+/// `leader-epoch` are not offered yet).
+pub const METADATA: &[super::MetadataSpec] = &[
+    super::MetadataSpec {
+        key: "topic",
+        ty: "STRING NOT NULL",
+        writable: false,
+    },
+    super::MetadataSpec {
+        key: "partition",
+        ty: "INT NOT NULL",
+        writable: false,
+    },
+    super::MetadataSpec {
+        key: "offset",
+        ty: "BIGINT NOT NULL",
+        writable: false,
+    },
+    super::MetadataSpec {
+        key: "timestamp",
+        ty: "TIMESTAMP_LTZ(3) NOT NULL",
+        writable: true,
+    },
+    super::MetadataSpec {
+        key: "timestamp-type",
+        ty: "STRING NOT NULL",
+        writable: false,
+    },
+];
+
+/// The key columns a table names in `key.fields` (upsert-kafka: its primary key), as
+/// positions in its declared columns.
+pub(crate) fn key_columns(def: &TableDef) -> Result<Vec<usize>> {
+    let upsert = def
+        .option("connector")
+        .is_some_and(|(c, _)| c == "upsert-kafka");
+    let names: Vec<String> = if upsert {
+        def.primary_key.clone()
+    } else {
+        def.option("key.fields")
+            .map(|(v, _)| {
+                v.split(';')
+                    .map(|n| n.trim().to_string())
+                    .filter(|n| !n.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    names
+        .iter()
+        .map(|n| {
+            def.columns
+                .iter()
+                .position(|c| c.name.eq_ignore_ascii_case(n) && c.metadata.is_none())
+                .ok_or_else(|| {
+                    option_error(def, "key.fields", format!("no physical column '{n}'"))
+                })
+        })
+        .collect()
+}
+
+/// Whether the value holds only the columns the key does not (`'value.fields-include' =
+/// 'EXCEPT_KEY'`).
+pub(crate) fn value_except_key(def: &TableDef) -> bool {
+    def.option("value.fields-include")
+        .is_some_and(|(v, _)| v.eq_ignore_ascii_case("EXCEPT_KEY"))
+}
+
+/// The schema a key format reads or writes: the key columns, named without
+/// `key.fields-prefix`.
+pub(crate) fn key_schema(def: &TableDef, columns: &[usize]) -> arrow::datatypes::Schema {
+    let prefix = def.option("key.fields-prefix").map_or("", |(p, _)| p);
+    arrow::datatypes::Schema::new(
+        columns
+            .iter()
+            .map(|&i| {
+                let c = &def.columns[i];
+                let name = c.name.strip_prefix(prefix).unwrap_or(&c.name);
+                arrow::datatypes::Field::new(name, c.ty.to_arrow(), true)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
 
 pub const KAFKA_OPTIONS: &[OptionSpec] = &[
     opt(
@@ -260,6 +345,8 @@ pub struct Message<'a> {
     pub offset: i64,
     /// Milliseconds since the epoch, when the record has a time.
     pub timestamp: Option<i64>,
+    /// Whether the broker stamped the time (`LogAppendTime`) rather than the producer.
+    pub log_append_time: bool,
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
 }
@@ -297,13 +384,15 @@ pub trait LogConsumer: Send {
 pub trait LogProducer: Send {
     /// How many partitions `topic` has (created as the log's default if missing).
     fn partition_count(&mut self, topic: &str) -> Result<i32>;
-    /// Queues a record; `partition` None lets the key choose (Kafka's murmur2 partitioner).
+    /// Queues a record; `partition` None lets the key choose (Kafka's murmur2 partitioner);
+    /// `timestamp` None stamps it with the time of sending.
     fn send(
         &mut self,
         topic: &str,
         partition: Option<i32>,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
+        timestamp: Option<i64>,
     ) -> Result<()>;
     /// Waits until every queued record is acknowledged; fails if any was not.
     fn flush(&mut self) -> Result<()>;

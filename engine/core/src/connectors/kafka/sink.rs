@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
 use weir_api::SinkReport;
 
@@ -33,24 +34,13 @@ pub struct KafkaSink {
     key: Option<(Vec<usize>, Encoder)>,
     /// Value columns and their encoder.
     value: (Vec<usize>, Encoder),
+    /// The column of the record's timestamp (`METADATA FROM 'timestamp'`).
+    timestamp: Option<usize>,
     upsert: bool,
     partitioner: Partitioner,
     rows: u64,
     key_buf: Vec<u8>,
     value_buf: Vec<u8>,
-}
-
-/// Column positions of `names` (separated by ';') in `def`.
-fn columns_of(def: &TableDef, option: &str, names: &[String]) -> Result<Vec<usize>> {
-    names
-        .iter()
-        .map(|n| {
-            def.columns
-                .iter()
-                .position(|c| c.name.eq_ignore_ascii_case(n.trim()))
-                .ok_or_else(|| option_error(def, option, format!("no column '{}'", n.trim())))
-        })
-        .collect()
 }
 
 impl KafkaSink {
@@ -68,9 +58,11 @@ impl KafkaSink {
                 ))
             }
         };
-        let schema = def.arrow_schema();
-        let key_names: Vec<String> = if upsert {
-            if def.primary_key.is_empty() {
+        // Batches come in the table's writable columns (VIRTUAL metadata columns left out).
+        let writable: Vec<&crate::sql::ColumnDef> = def.writable_columns().collect();
+        let schema = def.sink_schema();
+        let position = |name: &str| writable.iter().position(|c| c.name == name);
+        if upsert && def.primary_key.is_empty() {
                 return Err(Error::Sql {
                     message: format!(
                         "table '{}' (connector 'upsert-kafka') needs a PRIMARY KEY (...) NOT ENFORCED: it is the message key",
@@ -78,14 +70,11 @@ impl KafkaSink {
                     ),
                     span: def.span,
                 });
-            }
-            def.primary_key.clone()
-        } else {
-            def.option("key.fields")
-                .map(|(v, _)| v.split(';').map(str::to_string).collect())
-                .unwrap_or_default()
-        };
-        let key_columns = columns_of(def, "key.fields", &key_names)?;
+        }
+        let key_columns: Vec<usize> = super::key_columns(def)?
+            .into_iter()
+            .filter_map(|i| position(&def.columns[i].name))
+            .collect();
         let key = if key_columns.is_empty() {
             None
         } else {
@@ -96,18 +85,23 @@ impl KafkaSink {
                     "is required when the record has a key",
                 ));
             }
-            let key_schema = schema.project(&key_columns)?;
+            let key_schema = super::key_schema(
+                def,
+                &super::key_columns(def)?,
+            );
             Some((
                 key_columns.clone(),
                 Encoder::new(def, "key.format", "key.", &key_schema)?,
             ))
         };
-        let except_key = def
-            .option("value.fields-include")
-            .is_some_and(|(v, _)| v.eq_ignore_ascii_case("EXCEPT_KEY"));
-        let value_columns: Vec<usize> = (0..def.columns.len())
+        let except_key = super::value_except_key(def);
+        let value_columns: Vec<usize> = (0..writable.len())
+            .filter(|&i| writable[i].metadata.is_none())
             .filter(|i| !(except_key && key_columns.contains(i)))
             .collect();
+        let timestamp = writable
+            .iter()
+            .position(|c| c.metadata.as_ref().is_some_and(|m| m.key == "timestamp"));
         let value_schema = schema.project(&value_columns)?;
         let (format_key, prefix) = if def.option("value.format").is_some() {
             ("value.format", "value.")
@@ -154,6 +148,7 @@ impl KafkaSink {
             producer,
             key,
             value: (value_columns, encoder),
+            timestamp,
             upsert,
             partitioner,
             rows: 0,
@@ -178,6 +173,20 @@ impl crate::connectors::Sink for KafkaSink {
             None => None,
         };
         let value_batch = rows.project(&self.value.0)?;
+        let timestamps = match self.timestamp {
+            Some(i) => {
+                use arrow::datatypes::{DataType, TimeUnit};
+                let millis = arrow::compute::cast(
+                    rows.column(i),
+                    &DataType::Timestamp(TimeUnit::Millisecond, None),
+                )?;
+                Some(arrow::compute::cast(&millis, &DataType::Int64)?)
+            }
+            None => None,
+        };
+        let timestamps = timestamps
+            .as_ref()
+            .and_then(|t| t.as_any().downcast_ref::<arrow::array::Int64Array>());
         for row in 0..rows.num_rows() {
             let kind = kinds
                 .as_ref()
@@ -212,7 +221,9 @@ impl crate::connectors::Sink for KafkaSink {
                     Some(p)
                 }
             };
-            self.producer.send(&self.topic, partition, key, value)?;
+            let timestamp = timestamps.and_then(|t| t.is_valid(row).then(|| t.value(row)));
+            self.producer
+                .send(&self.topic, partition, key, value, timestamp)?;
             self.rows += 1;
         }
         Ok(())

@@ -10,8 +10,8 @@ use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use weir_api::JobMetrics;
 
+use super::rows::{RowPlan, Rows};
 use super::{cluster, open_consumer, option_error, parse_specific_offsets, topics, LogConsumer};
-use crate::connectors::formats::Decoder;
 use crate::connectors::{PartitionOffset, Poll, Source, SourceOffset};
 use crate::sql::TableDef;
 use crate::{Error, Result};
@@ -29,7 +29,7 @@ struct Split {
     next: i64,
     /// Where reading stops (bounded mode), exclusive.
     stop: Option<i64>,
-    decoder: Decoder,
+    rows: Rows,
 }
 
 impl Split {
@@ -86,29 +86,9 @@ fn millis(def: &TableDef, key: &str) -> Result<i64> {
 
 impl KafkaSource {
     pub fn open(def: &TableDef, base: &Path) -> Result<Self> {
-        if def
-            .option("value.fields-include")
-            .is_some_and(|(v, _)| v.eq_ignore_ascii_case("EXCEPT_KEY"))
-        {
-            return Err(Error::Unsupported {
-                construct: "reading 'value.fields-include' = 'EXCEPT_KEY' (keys are not read yet; the value must hold every column)".into(),
-                span: def.option("value.fields-include").map(|(_, s)| s).unwrap_or(def.span),
-            });
-        }
-        let schema: SchemaRef = std::sync::Arc::new(def.arrow_schema());
-        let rowtime: Vec<usize> = def
-            .watermark
-            .as_ref()
-            .and_then(|w| def.columns.iter().position(|c| c.name == w.column))
-            .into_iter()
-            .collect();
-        let (format_key, prefix) = if def.option("value.format").is_some() {
-            ("value.format", "value.")
-        } else {
-            ("format", "")
-        };
-        // Fail on bad format options before touching the network.
-        Decoder::new(def, format_key, prefix, schema.clone(), &rowtime)?;
+        // Fails on bad format and key options before touching the network.
+        let plan = RowPlan::new(def)?;
+        let schema = plan.schema();
         let group = def
             .option("properties.group.id")
             .map(|(v, _)| v.to_string());
@@ -227,11 +207,11 @@ impl KafkaSource {
                 Earliest => Some(low),
             };
             splits.push(Split {
-                topic,
-                partition,
                 next,
                 stop: stop_at,
-                decoder: Decoder::new(def, format_key, prefix, schema.clone(), &rowtime)?,
+                rows: plan.rows(def, &topic, partition)?,
+                topic,
+                partition,
             });
         }
         let positions: Vec<PartitionOffset> = splits
@@ -248,7 +228,11 @@ impl KafkaSource {
             .enumerate()
             .map(|(i, s)| ((s.topic.clone(), s.partition), i))
             .collect();
-        let format = def.option(format_key).map(|(v, _)| v).unwrap_or("json");
+        let format = def
+            .option("value.format")
+            .or(def.option("format"))
+            .map(|(v, _)| v)
+            .unwrap_or("json");
         Ok(Self {
             table: def.name.clone(),
             schema,
@@ -309,7 +293,7 @@ impl Source for KafkaSource {
                 return Ok(());
             }
             split.next = m.offset + 1;
-            match split.decoder.decode(m.value) {
+            match split.rows.add(&m) {
                 Ok(true) => metrics.rows_read += 1,
                 Ok(false) => metrics.parse_errors_skipped += 1,
                 Err(e) => {
@@ -322,8 +306,8 @@ impl Source for KafkaSource {
             Ok(())
         })?;
         for (i, split) in self.splits.iter_mut().enumerate() {
-            if split.decoder.buffered_rows() > 0 {
-                self.pending.push_back((i, split.decoder.flush()?));
+            if split.rows.buffered_rows() > 0 {
+                self.pending.push_back((i, split.rows.flush()?));
             }
         }
         Ok(match self.pending.pop_front() {
