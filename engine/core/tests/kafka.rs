@@ -56,7 +56,13 @@ fn produce(servers: &str, topic: &str, records: &[(Option<&str>, Option<&str>)])
     let mut producer = open_producer(&cluster_of(servers)).unwrap();
     for (k, v) in records {
         producer
-            .send(topic, None, k.map(str::as_bytes), v.map(str::as_bytes), None)
+            .send(
+                topic,
+                None,
+                k.map(str::as_bytes),
+                v.map(str::as_bytes),
+                None,
+            )
             .unwrap();
     }
     producer.flush().unwrap();
@@ -395,7 +401,11 @@ fn metadata_columns_and_except_key_on_write_and_read() {
                 Some(format!(r#"{{"id":"user-{}"}}"#, v % 5).as_str()),
                 "{servers}"
             );
-            assert_eq!(r.timestamp, Some(base + v * 1000 + v * 7), "{servers}: {r:?}");
+            assert_eq!(
+                r.timestamp,
+                Some(base + v * 1000 + v * 7),
+                "{servers}: {r:?}"
+            );
         }
         // Read back through SQL: key and value columns joined, metadata from each record.
         let rows = query_rows(

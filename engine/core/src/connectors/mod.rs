@@ -2,6 +2,8 @@
 //! validated before a job starts so errors name the bad option and its position, and opens
 //! typed sources and sinks. The registry is explicit: [`CONNECTORS`].
 
+pub mod blackhole;
+pub mod datagen;
 pub mod filesystem;
 pub mod formats;
 pub mod json;
@@ -241,6 +243,26 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
         ],
     },
     ConnectorSpec {
+        name: "blackhole",
+        source: false,
+        sink: true,
+        takes: Takes::Updates,
+        changelog: false,
+        check: None,
+        metadata: &[],
+        options: &[opt("connector", true, Honoured, "'blackhole'")],
+    },
+    ConnectorSpec {
+        name: "datagen",
+        source: true,
+        sink: false,
+        takes: Takes::Appends,
+        changelog: false,
+        check: Some(datagen::check),
+        metadata: &[],
+        options: datagen::OPTIONS,
+    },
+    ConnectorSpec {
         name: "postgres-cdc",
         source: true,
         sink: false,
@@ -253,7 +275,7 @@ pub const CONNECTORS: &[ConnectorSpec] = &[
 ];
 
 /// Connectors Flink has that Weir will run but does not yet.
-const PLANNED: &[&str] = &["datagen", "jdbc", "iceberg", "blackhole"];
+const PLANNED: &[&str] = &["jdbc", "iceberg"];
 
 /// Whether a table is read or written by the statement at hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -569,6 +591,7 @@ pub fn open_source(def: &TableDef, base: &Path) -> Result<Box<dyn Source>> {
         "duckdb" => Ok(Box::new(crate::duckdb_sink::DuckDbSource::open(def, base)?)),
         "kafka" => Ok(Box::new(kafka::KafkaSource::open(def, base)?)),
         "postgres-cdc" => Ok(Box::new(postgres_cdc::PostgresCdcSource::open(def)?)),
+        "datagen" => Ok(Box::new(datagen::DatagenSource::open(def)?)),
         other => Err(Error::Internal(format!(
             "connector '{other}' has no source"
         ))),
@@ -581,6 +604,7 @@ pub fn open_sink(def: &TableDef, base: &Path, print_to_stdout: bool) -> Result<B
     match spec.name {
         "filesystem" => Ok(Box::new(filesystem::FileSink::open(def, base)?)),
         "print" => Ok(Box::new(print::PrintSink::open(def, print_to_stdout))),
+        "blackhole" => Ok(Box::new(blackhole::BlackholeSink::open(def))),
         "duckdb" => Ok(Box::new(crate::duckdb_sink::DuckDbSink::open(def, base)?)),
         "kafka" | "upsert-kafka" => Ok(Box::new(kafka::KafkaSink::open(def, base)?)),
         other => Err(Error::Internal(format!("connector '{other}' has no sink"))),
@@ -663,7 +687,13 @@ mod tests {
             err.to_string().contains("column 'o' of table 't': the 'kafka' connector has no metadata key 'offst'; it offers: 'topic' STRING NOT NULL"),
             "{err}"
         );
-        assert_eq!(err.span(), Some(Span { line: 1, column: 36 }));
+        assert_eq!(
+            err.span(),
+            Some(Span {
+                line: 1,
+                column: 36
+            })
+        );
         // Read-only metadata must be VIRTUAL in a table that is written.
         let t = def(&format!(
             "CREATE TABLE t (a STRING, o BIGINT METADATA FROM 'offset', ts TIMESTAMP_LTZ(3) METADATA FROM 'timestamp') WITH ({kafka})"

@@ -118,9 +118,7 @@ pub(crate) fn key_columns(def: &TableDef) -> Result<Vec<usize>> {
             def.columns
                 .iter()
                 .position(|c| c.name.eq_ignore_ascii_case(n) && c.metadata.is_none())
-                .ok_or_else(|| {
-                    option_error(def, "key.fields", format!("no physical column '{n}'"))
-                })
+                .ok_or_else(|| option_error(def, "key.fields", format!("no physical column '{n}'")))
         })
         .collect()
 }

@@ -236,28 +236,25 @@ impl Rows {
                     Some(k) => k[*i].clone(),
                     None => return Err(Error::Internal("a key column without a key".into())),
                 },
-                Origin::Meta(Meta::Topic) => {
-                    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
-                        self.topic.as_str(),
-                        n,
-                    )))
+                Origin::Meta(Meta::Topic) => Arc::new(StringArray::from_iter_values(
+                    std::iter::repeat_n(self.topic.as_str(), n),
+                )),
+                Origin::Meta(Meta::Partition) => {
+                    Arc::new(Int32Array::from(vec![self.partition; n]))
                 }
-                Origin::Meta(Meta::Partition) => Arc::new(Int32Array::from(vec![self.partition; n])),
                 Origin::Meta(Meta::Offset) => Arc::new(Int64Array::from(offsets.clone())),
                 Origin::Meta(Meta::Timestamp) => {
                     Arc::new(TimestampMillisecondArray::from(timestamps.clone()))
                 }
-                Origin::Meta(Meta::TimestampType) => {
-                    Arc::new(StringArray::from_iter(timestamps.iter().zip(&append_time).map(
-                        |(ts, append)| {
-                            Some(match (ts, append) {
-                                (None, _) => "NoTimestampType",
-                                (Some(_), true) => "LogAppendTime",
-                                (Some(_), false) => "CreateTime",
-                            })
-                        },
-                    )))
-                }
+                Origin::Meta(Meta::TimestampType) => Arc::new(StringArray::from_iter(
+                    timestamps.iter().zip(&append_time).map(|(ts, append)| {
+                        Some(match (ts, append) {
+                            (None, _) => "NoTimestampType",
+                            (Some(_), true) => "LogAppendTime",
+                            (Some(_), false) => "CreateTime",
+                        })
+                    }),
+                )),
             };
             columns.push(if column.data_type() == field.data_type() {
                 column

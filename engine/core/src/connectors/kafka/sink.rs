@@ -63,7 +63,7 @@ impl KafkaSink {
         let schema = def.sink_schema();
         let position = |name: &str| writable.iter().position(|c| c.name == name);
         if upsert && def.primary_key.is_empty() {
-                return Err(Error::Sql {
+            return Err(Error::Sql {
                     message: format!(
                         "table '{}' (connector 'upsert-kafka') needs a PRIMARY KEY (...) NOT ENFORCED: it is the message key",
                         def.name
@@ -85,10 +85,7 @@ impl KafkaSink {
                     "is required when the record has a key",
                 ));
             }
-            let key_schema = super::key_schema(
-                def,
-                &super::key_columns(def)?,
-            );
+            let key_schema = super::key_schema(def, &super::key_columns(def)?);
             Some((
                 key_columns.clone(),
                 Encoder::new(def, "key.format", "key.", &key_schema)?,
