@@ -3,7 +3,7 @@
 //! starts, then catalog tables are created and jobs run, in order.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -24,6 +24,8 @@ struct Job {
     query: PlannedQuery,
     target: Target,
     config: crate::job::JobConfig,
+    /// The statement set the INSERT belongs to: the jobs of one set run together.
+    set: Option<Span>,
 }
 
 enum Target {
@@ -100,6 +102,8 @@ fn explain_result(text: String) -> Result<QueryResult> {
 #[derive(Clone, Default)]
 struct State {
     tables: HashMap<String, TableDef>,
+    /// Views: their column names (empty: the query's own) and query.
+    views: HashMap<String, (Vec<String>, Vec<TokenWithSpan>)>,
     config: BTreeMap<String, String>,
     catalogs: Catalogs,
 }
@@ -241,7 +245,8 @@ impl Session {
             ..RunReport::default()
         };
         let mut results = Vec::new();
-        for step in steps {
+        let mut steps = steps.into_iter().peekable();
+        while let Some(step) = steps.next() {
             let job = match step {
                 Step::Run(job) => *job,
                 Step::Explain(text) => {
@@ -257,42 +262,54 @@ impl Session {
                     continue;
                 }
             };
-            let mut metrics = JobMetrics::default();
-            let base_dir = self.options.base_dir.clone();
-            let open = move |def: &TableDef| open_source(def, &base_dir);
-            let schema = job.query.schema.clone();
-            let (preview, sink_report, collected) = guard(|| match &job.target {
-                Target::Table(def) => {
-                    let mut sink =
-                        open_sink(def, &self.options.base_dir, self.options.print_to_stdout)?;
-                    let preview = crate::job::run(
-                        job.query,
-                        &open,
-                        sink.as_mut(),
-                        &job.config,
-                        &mut metrics,
-                    )?;
-                    Ok((preview, Some(sink.report()), None))
+            // The INSERTs of one statement set run together, each on a thread of its own (as
+            // Flink runs them as one job): unbounded ones could not run one after the other.
+            let mut jobs = vec![job];
+            while let Some(Step::Run(next)) = steps.peek() {
+                if jobs[0].set.is_none() || next.set != jobs[0].set {
+                    break;
                 }
-                Target::Collect => {
-                    let mut sink = CollectSink::default();
-                    let preview =
-                        crate::job::run(job.query, &open, &mut sink, &job.config, &mut metrics)?;
-                    Ok((preview, None, Some(sink.batches)))
+                if let Some(Step::Run(next)) = steps.next() {
+                    jobs.push(*next);
                 }
-            })?;
-            add_metrics(&mut report.metrics, &metrics);
-            if let Some(r) = sink_report {
-                report.sinks.push(r);
             }
-            if let Some(batches) = collected {
-                results.push(QueryResult {
-                    schema,
-                    batches,
-                    plan: None,
-                });
+            let base_dir = self.options.base_dir.as_path();
+            let print = self.options.print_to_stdout;
+            let outcomes: Vec<Result<JobOutcome>> = if jobs.len() == 1 {
+                jobs.into_iter()
+                    .map(|job| run_job(job, base_dir, print))
+                    .collect()
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = jobs
+                        .into_iter()
+                        .map(|job| scope.spawn(move || run_job(job, base_dir, print)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join().unwrap_or_else(|_| {
+                                Err(Error::Internal("a job's thread stopped on a bug".into()))
+                            })
+                        })
+                        .collect()
+                })
+            };
+            for outcome in outcomes {
+                let outcome = outcome?;
+                add_metrics(&mut report.metrics, &outcome.metrics);
+                if let Some(r) = outcome.sink_report {
+                    report.sinks.push(r);
+                }
+                if let Some(batches) = outcome.collected {
+                    results.push(QueryResult {
+                        schema: outcome.schema,
+                        batches,
+                        plan: None,
+                    });
+                }
+                report.preview = Some(outcome.preview);
             }
-            report.preview = Some(preview);
         }
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok((report, results))
@@ -376,6 +393,7 @@ impl Session {
                     target,
                     target_span,
                     query,
+                    statement_set,
                     ..
                 } => {
                     let sink = state.sink(target, *target_span)?;
@@ -386,7 +404,40 @@ impl Session {
                         query: planned,
                         target: Target::Table(sink),
                         config: self.job_config(&state.config),
+                        set: *statement_set,
                     })));
+                }
+                Statement::CreateView {
+                    name,
+                    columns,
+                    query,
+                    if_not_exists,
+                    span,
+                } => {
+                    if state.views.contains_key(name) || state.tables.contains_key(name) {
+                        if *if_not_exists {
+                            continue;
+                        }
+                        return Err(Error::Sql {
+                            message: format!("a table or view '{name}' already exists"),
+                            span: *span,
+                        });
+                    }
+                    // Planned now, so that errors in the view point at it when it is declared.
+                    let planned = self.plan(query, state)?;
+                    let width = planned.schema.fields().len();
+                    if !columns.is_empty() && columns.len() != width {
+                        return Err(Error::Sql {
+                            message: format!(
+                                "the view's column list names {} columns but its query gives {width}",
+                                columns.len()
+                            ),
+                            span: *span,
+                        });
+                    }
+                    state
+                        .views
+                        .insert(name.clone(), (columns.clone(), query.clone()));
                 }
                 Statement::Explain { inner, .. } => {
                     steps.push(Step::Explain(self.explain_statement(inner, state)?));
@@ -397,6 +448,7 @@ impl Session {
                         query: planned,
                         target: Target::Collect,
                         config: self.job_config(&state.config),
+                        set: None,
                     })));
                 }
             }
@@ -453,6 +505,7 @@ impl Session {
     /// Plans a query: the tables it reads are the session's, plus the catalog tables its
     /// names resolve to.
     fn plan(&self, tokens: &[TokenWithSpan], state: &State) -> Result<PlannedQuery> {
+        let tokens = &crate::sql::script::expand_views(tokens, &state.views)?;
         let parsed = parse_query(tokens.to_vec())?;
         let mut tables = state.tables.clone();
         let statement = datafusion::sql::parser::Statement::Statement(Box::new(
@@ -494,6 +547,7 @@ impl Session {
                     query: planned,
                     target: Target::Table(sink),
                     config: self.job_config(&state.config),
+                    set: None,
                 }))
             }
             Statement::Query { query, .. } => {
@@ -615,6 +669,42 @@ fn check_set(key: &str, value: &str, span: Span) -> Result<()> {
 
 /// Runs a job; a panic inside it (a bug in Weir or a library) becomes an error instead of
 /// taking the process down.
+/// What running one job gave.
+struct JobOutcome {
+    metrics: JobMetrics,
+    preview: weir_api::ResultPage,
+    sink_report: Option<SinkReport>,
+    collected: Option<Vec<RecordBatch>>,
+    schema: SchemaRef,
+}
+
+/// Runs a planned job to its end (or until its control stops it).
+fn run_job(job: Job, base_dir: &Path, print_to_stdout: bool) -> Result<JobOutcome> {
+    let mut metrics = JobMetrics::default();
+    let open = |def: &TableDef| open_source(def, base_dir);
+    let schema = job.query.schema.clone();
+    let (preview, sink_report, collected) = guard(|| match &job.target {
+        Target::Table(def) => {
+            let mut sink = open_sink(def, base_dir, print_to_stdout)?;
+            let preview =
+                crate::job::run(job.query, &open, sink.as_mut(), &job.config, &mut metrics)?;
+            Ok((preview, Some(sink.report()), None))
+        }
+        Target::Collect => {
+            let mut sink = CollectSink::default();
+            let preview = crate::job::run(job.query, &open, &mut sink, &job.config, &mut metrics)?;
+            Ok((preview, None, Some(sink.batches)))
+        }
+    })?;
+    Ok(JobOutcome {
+        metrics,
+        preview,
+        sink_report,
+        collected,
+        schema,
+    })
+}
+
 fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(result) => result,

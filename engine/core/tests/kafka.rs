@@ -572,3 +572,78 @@ fn an_unbounded_job_drains_on_request_and_fires_its_windows() {
         assert_eq!(report.metrics.rows_written, 8, "{servers}");
     }
 }
+
+#[test]
+fn a_statement_set_runs_its_unbounded_inserts_together() {
+    let dir = tempfile::tempdir().unwrap();
+    for servers in places(dir.path()) {
+        let topic = fresh_topic("set");
+        create_topic(&cluster_of(&servers), &topic, 2).unwrap();
+        let out = dir.path().join(format!("out-{topic}"));
+        // One view read by both INSERTs; each INSERT reads the topic unbounded.
+        let script = format!(
+            "CREATE TABLE ev (k STRING, v INT) WITH (
+               'connector' = 'kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = '{servers}',
+               'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+             CREATE TEMPORARY VIEW checked AS SELECT k, v, v % 2 = 0 AS even FROM ev WHERE k IS NOT NULL;
+             CREATE TABLE evens (k STRING, v INT) WITH ('connector' = 'filesystem', 'path' = '{0}/evens', 'format' = 'json');
+             CREATE TABLE odds (k STRING, v INT) WITH ('connector' = 'filesystem', 'path' = '{0}/odds', 'format' = 'json');
+             EXECUTE STATEMENT SET BEGIN
+               INSERT INTO evens SELECT k, v FROM checked WHERE even;
+               INSERT INTO odds SELECT k, v FROM checked c WHERE NOT c.even;
+             END;",
+            out.display()
+        );
+        let control = JobControl::default();
+        let options = RunOptions {
+            base_dir: dir.path().to_path_buf(),
+            print_to_stdout: false,
+            control: control.clone(),
+            ..RunOptions::default()
+        };
+        let job = std::thread::spawn(move || Session::new(options).execute(&script));
+        let records: Vec<String> = (0..30)
+            .map(|i| match i {
+                7 => r#"{"v":7}"#.to_string(),
+                _ => format!(r#"{{"k":"k{}","v":{i}}}"#, i % 3),
+            })
+            .collect();
+        let records: Vec<(Option<&str>, Option<&str>)> =
+            records.iter().map(|v| (None, Some(v.as_str()))).collect();
+        produce(&servers, &topic, &records);
+        // Both jobs of the set start (each reads the topic).
+        for _ in 0..100 {
+            if control.started() >= 2 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(!job.is_finished(), "{servers}: the set runs until drained");
+        control.drain();
+        let report = job.join().unwrap().unwrap();
+        assert_eq!(
+            report.metrics.rows_read, 60,
+            "{servers}: each INSERT reads the topic"
+        );
+        assert_eq!(report.sinks.len(), 2);
+        let lines = |name: &str| -> Vec<String> {
+            let mut rows = Vec::new();
+            for f in std::fs::read_dir(out.join(name)).unwrap() {
+                let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
+                rows.extend(text.lines().map(str::to_string));
+            }
+            rows.sort();
+            rows
+        };
+        let expect = |even: bool| -> Vec<String> {
+            let mut rows: Vec<String> = (0..30)
+                .filter(|i| *i != 7 && (i % 2 == 0) == even)
+                .map(|i| format!(r#"{{"k":"k{}","v":{i}}}"#, i % 3))
+                .collect();
+            rows.sort();
+            rows
+        };
+        assert_eq!(lines("evens"), expect(true), "{servers}");
+        assert_eq!(lines("odds"), expect(false), "{servers}");
+    }
+}

@@ -46,6 +46,11 @@ pub fn scalar() -> Vec<ScalarUDF> {
         ScalarUDF::from(null_strict::NullStrict::new(
             datafusion::functions::string::concat(),
         )),
+        // Flink's REGEXP(s, re): whether any substring of s matches re.
+        datafusion::functions::regex::regexp_like()
+            .as_ref()
+            .clone()
+            .with_aliases(["regexp"]),
     ]
     .into_iter()
     .chain(datetime::functions())

@@ -48,6 +48,18 @@ pub enum Statement {
         target_span: Span,
         query: Vec<TokenWithSpan>,
         span: Span,
+        /// Where the statement set it belongs to begins: the INSERTs of one set run together
+        /// as one job (so a set of unbounded INSERTs runs at all).
+        statement_set: Option<Span>,
+    },
+    /// `CREATE [TEMPORARY] VIEW [IF NOT EXISTS] name [(columns)] AS query`: later queries
+    /// read the view as if its query were written in their FROM clause, as Flink expands it.
+    CreateView {
+        name: String,
+        columns: Vec<String>,
+        query: Vec<TokenWithSpan>,
+        if_not_exists: bool,
+        span: Span,
     },
     /// An ad-hoc query (`SELECT`, `WITH`, `VALUES`).
     Query {
@@ -124,7 +136,10 @@ pub fn parse_script(text: &str, vars: &HashMap<String, String>) -> Result<Vec<St
         } else if head.first() == Some(&"EXECUTE") && head.get(1) == Some(&"INSERT") {
             piece.remove(0);
         }
-        let statement = parse_statement(piece, vars)?;
+        let mut statement = parse_statement(piece, vars)?;
+        if let Statement::Insert { statement_set, .. } = &mut statement {
+            *statement_set = open_set;
+        }
         if open_set.is_some() && !matches!(statement, Statement::Insert { .. }) {
             return Err(Error::Sql {
                 message: "a statement set holds only INSERT INTO statements".into(),
@@ -152,6 +167,7 @@ impl Statement {
             | Statement::Query { span, .. }
             | Statement::Explain { span, .. }
             | Statement::CreateDatabase { span, .. }
+            | Statement::CreateView { span, .. }
             | Statement::Use { span, .. } => *span,
             Statement::CreateTable(def) => def.span,
             Statement::CreateCatalog(decl) => decl.span,
@@ -185,7 +201,9 @@ fn parse_statement(
         }
         Some(Keyword::CREATE) => {
             let kinds = [keyword_at(&tokens, 1), keyword_at(&tokens, 2)];
-            if kinds.contains(&Some(Keyword::TABLE)) {
+            if kinds.contains(&Some(Keyword::VIEW)) {
+                parse_create_view(&tokens, span)
+            } else if kinds.contains(&Some(Keyword::TABLE)) {
                 Ok(Statement::CreateTable(Box::new(parse_create_table(
                     &tokens,
                 )?)))
@@ -332,7 +350,196 @@ fn parse_insert(tokens: Vec<TokenWithSpan>, span: Span) -> Result<Statement> {
         target_span,
         query,
         span,
+        statement_set: None,
     })
+}
+
+/// `CREATE [TEMPORARY] VIEW [IF NOT EXISTS] name [(col, ...)] AS query`.
+fn parse_create_view(tokens: &[TokenWithSpan], span: Span) -> Result<Statement> {
+    let mut i = 1;
+    if keyword_at(tokens, i) == Some(Keyword::TEMPORARY) {
+        i += 1;
+    }
+    i += 1; // VIEW
+    let mut if_not_exists = false;
+    if keyword_at(tokens, i) == Some(Keyword::IF) {
+        if keyword_at(tokens, i + 1) != Some(Keyword::NOT)
+            || keyword_at(tokens, i + 2) != Some(Keyword::EXISTS)
+        {
+            return Err(Error::Sql {
+                message: "expected IF NOT EXISTS".into(),
+                span: span_of(&tokens[i]),
+            });
+        }
+        if_not_exists = true;
+        i += 3;
+    }
+    let (name, mut next) = super::ddl::parse_object_name(tokens, i)?;
+    let mut columns = Vec::new();
+    if matches!(tokens.get(next).map(|t| &t.token), Some(Token::LParen)) {
+        next += 1;
+        loop {
+            match tokens.get(next).map(|t| &t.token) {
+                Some(Token::Word(w)) => columns.push(w.value.clone()),
+                _ => {
+                    return Err(Error::Sql {
+                        message: "expected a column name in the view's column list".into(),
+                        span: tokens.get(next).map(span_of).unwrap_or(span),
+                    })
+                }
+            }
+            next += 1;
+            match tokens.get(next).map(|t| &t.token) {
+                Some(Token::Comma) => next += 1,
+                Some(Token::RParen) => {
+                    next += 1;
+                    break;
+                }
+                _ => {
+                    return Err(Error::Sql {
+                        message: "expected ',' or ')' in the view's column list".into(),
+                        span: tokens.get(next).map(span_of).unwrap_or(span),
+                    })
+                }
+            }
+        }
+    }
+    if keyword_at(tokens, next) != Some(Keyword::AS) || next + 1 >= tokens.len() {
+        return Err(Error::Sql {
+            message: format!("expected AS and the query of view '{name}'"),
+            span: tokens.get(next).map(span_of).unwrap_or(span),
+        });
+    }
+    Ok(Statement::CreateView {
+        name,
+        columns,
+        query: tokens[next + 1..].to_vec(),
+        if_not_exists,
+        span,
+    })
+}
+
+/// The query `tokens` with every view it reads written out in place, as a derived table
+/// (`(query) AS name`, with the view's column list), views within views too. A name counts
+/// as a view read where a table may stand: after FROM, JOIN, or a comma of a FROM list.
+pub fn expand_views(
+    tokens: &[TokenWithSpan],
+    views: &HashMap<String, (Vec<String>, Vec<TokenWithSpan>)>,
+) -> Result<Vec<TokenWithSpan>> {
+    expand(tokens, views, 0)
+}
+
+fn expand(
+    tokens: &[TokenWithSpan],
+    views: &HashMap<String, (Vec<String>, Vec<TokenWithSpan>)>,
+    depth: usize,
+) -> Result<Vec<TokenWithSpan>> {
+    if views.is_empty() {
+        return Ok(tokens.to_vec());
+    }
+    if depth > 32 {
+        return Err(Error::Sql {
+            message: "views nest more than 32 deep (does a view read itself?)".into(),
+            span: tokens
+                .first()
+                .map(span_of)
+                .unwrap_or(Span { line: 1, column: 1 }),
+        });
+    }
+    let mut out = Vec::with_capacity(tokens.len());
+    // Whether the previous token ends a FROM list item context (FROM, JOIN, or a comma at
+    // the FROM list's depth).
+    let mut from_depth: Vec<bool> = vec![false];
+    let mut in_from = false;
+    for (i, t) in tokens.iter().enumerate() {
+        let table_position = i > 0
+            && match &tokens[i - 1].token {
+                Token::Word(w) => matches!(w.keyword, Keyword::FROM | Keyword::JOIN),
+                Token::Comma => in_from,
+                _ => false,
+            };
+        let dotted = matches!(tokens.get(i + 1).map(|x| &x.token), Some(Token::Period))
+            || matches!(
+                tokens.get(i.wrapping_sub(1)).map(|x| &x.token),
+                Some(Token::Period)
+            );
+        if let (true, false, Token::Word(w)) = (table_position, dotted, &t.token) {
+            if let Some((columns, query)) = views.get(&w.value) {
+                let inner = expand(query, views, depth + 1)?;
+                let at = t.span;
+                let wrap = |token: Token| TokenWithSpan::new(token, at);
+                // `(SELECT * FROM (query) AS name (columns))`: the column list renames the
+                // query's columns whatever alias the reader gives the view.
+                out.push(wrap(Token::LParen));
+                if !columns.is_empty() {
+                    out.push(wrap(Token::make_keyword("SELECT")));
+                    out.push(wrap(Token::Mul));
+                    out.push(wrap(Token::make_keyword("FROM")));
+                    out.push(wrap(Token::LParen));
+                }
+                out.extend(inner);
+                if !columns.is_empty() {
+                    out.push(wrap(Token::RParen));
+                    out.push(wrap(Token::make_keyword("AS")));
+                    out.push(t.clone());
+                    out.push(wrap(Token::LParen));
+                    for (n, c) in columns.iter().enumerate() {
+                        if n > 0 {
+                            out.push(wrap(Token::Comma));
+                        }
+                        out.push(wrap(Token::make_word(c, Some('`'))));
+                    }
+                    out.push(wrap(Token::RParen));
+                }
+                out.push(wrap(Token::RParen));
+                // An alias written after the view's name stands; otherwise the view's name.
+                let aliased = match tokens.get(i + 1).map(|x| &x.token) {
+                    Some(Token::Word(next)) => {
+                        next.keyword == Keyword::AS || next.keyword == Keyword::NoKeyword
+                    }
+                    _ => false,
+                };
+                if !aliased {
+                    out.push(wrap(Token::make_keyword("AS")));
+                    out.push(t.clone());
+                }
+                continue;
+            }
+        }
+        match &t.token {
+            Token::LParen => from_depth.push(false),
+            Token::RParen => {
+                from_depth.pop();
+                if from_depth.is_empty() {
+                    from_depth.push(false);
+                }
+            }
+            Token::Word(w) => match w.keyword {
+                Keyword::FROM => {
+                    if let Some(top) = from_depth.last_mut() {
+                        *top = true;
+                    }
+                }
+                Keyword::WHERE
+                | Keyword::GROUP
+                | Keyword::HAVING
+                | Keyword::ORDER
+                | Keyword::LIMIT
+                | Keyword::UNION
+                | Keyword::ON
+                | Keyword::WINDOW => {
+                    if let Some(top) = from_depth.last_mut() {
+                        *top = false;
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        in_from = from_depth.last().copied().unwrap_or(false);
+        out.push(t.clone());
+    }
+    Ok(out)
 }
 
 /// `USE CATALOG name` or `USE [catalog.]database`.
