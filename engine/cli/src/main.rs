@@ -67,6 +67,12 @@ struct RunArgs {
     /// Print the run report as JSON.
     #[arg(long)]
     json: bool,
+    /// Stop once every source has been read up to where it is now, after firing every window
+    /// (Flink's `stop --drain`): runs a job over unbounded topics like a batch job. Without
+    /// it such a job runs until Ctrl-C, which drains it the same way (a second Ctrl-C stops
+    /// it at once).
+    #[arg(long)]
+    drain: bool,
 }
 
 #[derive(Args)]
@@ -183,7 +189,25 @@ fn run(args: RunArgs) -> Result<()> {
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let vars = parse_defines(&args.define)?;
-    let mut session = Session::new(options_for(&args.file, vars.clone()));
+    let mut options = options_for(&args.file, vars.clone());
+    let control = options.control.clone();
+    if args.drain {
+        control.drain();
+    } else {
+        let drained = std::sync::atomic::AtomicBool::new(false);
+        let control = control.clone();
+        // Failing to install the handler (another one is there) only loses the drain.
+        let _ = ctrlc::set_handler(move || {
+            if drained.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                eprintln!("weir: stopped");
+                std::process::exit(130);
+            }
+            eprintln!("weir: draining (reading what the sources hold, firing every window); Ctrl-C again stops at once");
+            control.drain();
+        });
+    }
+    options.control = control;
+    let mut session = Session::new(options);
     for init in &args.init {
         let init_text = std::fs::read_to_string(init)
             .with_context(|| format!("cannot read the init file {}", init.display()))?;
