@@ -8,6 +8,7 @@ pub mod deduplicate;
 pub mod group_aggregate;
 pub mod join;
 pub mod session_aggregate;
+pub mod state;
 pub mod window_aggregate;
 pub mod window_assigner;
 pub mod window_top_n;

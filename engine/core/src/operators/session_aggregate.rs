@@ -20,7 +20,7 @@ use weir_api::JobMetrics;
 
 use super::window_aggregate::{AggregateCall, GroupSlot};
 use super::window_assigner::window_bound_type;
-use super::Operator;
+use super::{state, Operator};
 use crate::{Error, Result};
 
 pub struct SessionAggregate {
@@ -325,9 +325,87 @@ impl Operator for SessionAggregate {
         Ok(vec![super::batch_of(&self.schema, columns, count)?])
     }
 
+    /// One row per open session: the key columns (`__key<i>`), `__start`, `__end` and the
+    /// accumulators' intermediate state (`__acc<i>`); the watermark in the metadata.
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
-        Err(Error::Internal(
-            "snapshots of SESSION windows are not implemented yet".into(),
-        ))
+        let mut owners = Vec::new();
+        let mut bounds = Vec::new();
+        let mut states = Vec::new();
+        for (key, sessions) in self.sessions.iter_mut().enumerate() {
+            for session in sessions.iter_mut() {
+                owners.push(key);
+                bounds.push((session.start, session.end));
+                states.push(state::take_state(
+                    &self.aggregates,
+                    &mut session.accumulators,
+                )?);
+            }
+        }
+        let mut b = state::SnapshotBuilder::new(SNAPSHOT_KIND, owners.len());
+        if let Some(wm) = self.watermark {
+            b.meta(WATERMARK_KEY, wm);
+        }
+        if !self.keys.is_empty() {
+            let keys = self
+                .converter
+                .convert_rows(owners.iter().map(|k| self.key_rows.row(*k)))
+                .map_err(arrow_err)?;
+            for (i, k) in keys.into_iter().enumerate() {
+                b.column(format!("__key{i}"), k);
+            }
+        }
+        let column = |f: fn(&(i64, i64)) -> i64| -> ArrayRef {
+            Arc::new(TimestampMillisecondArray::from_iter_values(
+                bounds.iter().map(f),
+            ))
+        };
+        b.column("__start", column(|(s, _)| *s));
+        b.column("__end", column(|(_, e)| *e));
+        b.scalar_columns("__acc", &state::state_types(&self.aggregates)?, &states)?;
+        Ok(Some(b.finish()?))
+    }
+
+    fn restore(&mut self, snapshot: &RecordBatch) -> Result<()> {
+        let r = state::SnapshotReader::new(snapshot, SNAPSHOT_KIND)?;
+        let keys = r.columns("__key", self.keys.len())?;
+        let starts = r.millis("__start")?;
+        let ends = r.millis("__end")?;
+        let accs = r.columns("__acc", state::state_types(&self.aggregates)?.len())?;
+        let rows = self.converter.convert_columns(&keys).map_err(arrow_err)?;
+        self.index.clear();
+        self.key_rows = self.converter.empty_rows(0, 0);
+        self.sessions.clear();
+        self.watermark = r.meta_i64(WATERMARK_KEY)?;
+        for i in 0..r.rows() {
+            let bytes: &[u8] = if self.keys.is_empty() {
+                &[]
+            } else {
+                rows.row(i).data()
+            };
+            let key = match self.index.get(bytes) {
+                Some(k) => *k,
+                None => {
+                    let k = self.index.len();
+                    self.index.insert(bytes.into(), k);
+                    if !self.keys.is_empty() {
+                        self.key_rows.push(rows.row(i));
+                    }
+                    self.sessions.push(Vec::new());
+                    k
+                }
+            };
+            self.sessions[key].push(Session {
+                start: starts[i],
+                end: ends[i],
+                accumulators: state::restore_accumulators(&self.aggregates, &accs, i)?,
+            });
+        }
+        for sessions in &mut self.sessions {
+            sessions.sort_by_key(|s| s.start);
+        }
+        Ok(())
     }
 }
+
+const SNAPSHOT_KIND: &str = "SessionAggregate";
+const WATERMARK_KEY: &str = "weir.watermark";
