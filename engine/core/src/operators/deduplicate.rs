@@ -34,12 +34,15 @@ pub struct Deduplicate {
     /// The whole input row, to emit it again as `-U`.
     row_converter: RowConverter,
     /// Per key: the kept row's order value, the row itself, and when the key was last seen.
-    kept: HashMap<Box<[u8]>, (OwnedRow, OwnedRow, Instant)>,
+    kept: HashMap<Box<[u8]>, Kept>,
     /// How many input columns a row has (batches may carry more after them).
     input_width: usize,
     /// Keeping the first row by processing time never changes a row: an insert-only result.
     insert_only: bool,
 }
+
+/// A key's kept row: its order value, the row, and when the key was last seen.
+type Kept = (OwnedRow, OwnedRow, Instant);
 
 fn arrow_err(e: arrow::error::ArrowError) -> Error {
     Error::Internal(format!("deduplication failed: {e}"))
@@ -203,7 +206,7 @@ impl Operator for Deduplicate {
     /// (`__order`), the kept row's columns (`__row<i>`) and the key's last access (for the
     /// state TTL).
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
-        let entries: Vec<(&Box<[u8]>, &(OwnedRow, OwnedRow, Instant))> = self.kept.iter().collect();
+        let entries: Vec<(&Box<[u8]>, &Kept)> = self.kept.iter().collect();
         let mut b = state::SnapshotBuilder::new(SNAPSHOT_KIND, entries.len());
         let parser = self.key_converter.parser();
         let keys = self
