@@ -13,6 +13,7 @@ use weir_api::{JobMetrics, ResultPage};
 
 use crate::connectors::{Poll, Sink, Source};
 use crate::format::append_to_page;
+use crate::operators::late::LateRowsSink;
 use crate::operators::window_assigner::event_time_millis;
 use crate::operators::{push_batch, push_watermark, Operator};
 use crate::plan::{PlannedQuery, PlannedSource};
@@ -389,9 +390,17 @@ impl TableInput {
     }
 }
 
-/// Commits the sink, then lets the sources acknowledge what they read: a checkpoint.
-fn checkpoint(sink: &mut dyn Sink, inputs: &mut [&mut TableInput]) -> Result<()> {
+/// Commits the sink (and the late-rows table), then lets the sources acknowledge what they
+/// read: a checkpoint.
+fn checkpoint(
+    sink: &mut dyn Sink,
+    late: Option<&mut LateRowsSink>,
+    inputs: &mut [&mut TableInput],
+) -> Result<()> {
     sink.finish()?;
+    if let Some(late) = late {
+        late.finish()?;
+    }
     for input in inputs {
         input.source.commit()?;
     }
@@ -416,21 +425,57 @@ impl Checkpoints {
     }
 }
 
+/// Lets the operators that judge rows late keep them for the late-rows table.
+fn route_late_rows(operators: &mut [Box<dyn Operator>]) {
+    for op in operators {
+        let name = op.to_string();
+        if let Some(late) = op.late_rows() {
+            late.route(name);
+        }
+    }
+}
+
+/// Writes the late rows the operators kept to the late-rows table.
+fn drain_late_rows(
+    operators: &mut [Box<dyn Operator>],
+    sink: Option<&mut LateRowsSink>,
+) -> Result<()> {
+    let Some(sink) = sink else {
+        return Ok(());
+    };
+    for op in operators {
+        if let Some(late) = op.late_rows() {
+            for batch in late.take() {
+                sink.write(&batch)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs `query` into `sink`, opening its tables' sources with `open`; keeps the first rows
-/// written for the preview.
+/// written for the preview. Late rows go to `late` when given (`weir.late-rows.table`).
 pub fn run(
     query: PlannedQuery,
     open: &dyn Fn(&crate::sql::TableDef) -> Result<Box<dyn Source>>,
     sink: &mut dyn Sink,
+    mut late: Option<&mut LateRowsSink>,
     config: &JobConfig,
     metrics: &mut JobMetrics,
 ) -> Result<ResultPage> {
     let PlannedQuery {
-        source: planned,
+        source: mut planned,
         mut operators,
         window,
         ..
     } = query;
+    if late.is_some() {
+        route_late_rows(&mut operators);
+        if let PlannedSource::Join(join) = &mut planned {
+            route_late_rows(&mut join.left.operators);
+            route_late_rows(&mut join.right.operators);
+        }
+    }
     let preview_rows = config.preview_rows;
     let mut preview = ResultPage::default();
     let mut emit =
@@ -461,7 +506,11 @@ pub fn run(
             }
             let out = push_watermark(&mut operators, i64::MAX, metrics)?;
             emit(out, metrics, sink)?;
+            drain_late_rows(&mut operators, late.as_deref_mut())?;
             sink.finish()?;
+            if let Some(late) = late {
+                late.finish()?;
+            }
         }
         PlannedSource::Table { ref def, .. } => {
             let source = open(def)?;
@@ -485,11 +534,12 @@ pub fn run(
                         emit(vec![b], metrics, sink)?;
                     }
                 }
+                drain_late_rows(&mut input.operators, late.as_deref_mut())?;
                 if ended {
                     break;
                 }
                 if checkpoints.due() {
-                    checkpoint(sink, &mut [&mut input])?;
+                    checkpoint(sink, late.as_deref_mut(), &mut [&mut input])?;
                 }
             }
             for event in input.finish(metrics)? {
@@ -497,7 +547,8 @@ pub fn run(
                     emit(vec![b], metrics, sink)?;
                 }
             }
-            checkpoint(sink, &mut [&mut input])?;
+            drain_late_rows(&mut input.operators, late.as_deref_mut())?;
+            checkpoint(sink, late, &mut [&mut input])?;
         }
         PlannedSource::Join(join) => {
             let crate::plan::JoinPlan {
@@ -576,6 +627,7 @@ pub fn run(
                             Event::Watermark(wm) => side.watermark = side.watermark.max(wm),
                         }
                     }
+                    drain_late_rows(&mut side.input.operators, late.as_deref_mut())?;
                 }
                 // The join's watermark is the smaller of its inputs'.
                 let combined = sides.iter().map(|s| s.watermark).min().unwrap_or(i64::MIN);
@@ -584,14 +636,15 @@ pub fn run(
                     let out = push_watermark(&mut operators, watermark, metrics)?;
                     emit(out, metrics, sink)?;
                 }
+                drain_late_rows(&mut operators, late.as_deref_mut())?;
                 if checkpoints.due() {
                     let mut inputs: Vec<&mut TableInput> =
                         sides.iter_mut().map(|s| &mut s.input).collect();
-                    checkpoint(sink, &mut inputs)?;
+                    checkpoint(sink, late.as_deref_mut(), &mut inputs)?;
                 }
             }
             let mut inputs: Vec<&mut TableInput> = sides.iter_mut().map(|s| &mut s.input).collect();
-            checkpoint(sink, &mut inputs)?;
+            checkpoint(sink, late, &mut inputs)?;
         }
     }
     Ok(preview)

@@ -894,6 +894,7 @@ impl Converter<'_> {
                     key_types,
                     aggregates,
                     schema,
+                    input.as_arrow(),
                 )?)
             }
             kind => Box::new(WindowAggregate::try_new(
@@ -904,6 +905,7 @@ impl Converter<'_> {
                 key_types,
                 aggregates,
                 schema,
+                input.as_arrow(),
             )?),
         };
         self.operators.push(op);

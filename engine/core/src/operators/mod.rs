@@ -7,6 +7,7 @@ pub mod calc;
 pub mod deduplicate;
 pub mod group_aggregate;
 pub mod join;
+pub mod late;
 pub mod session_aggregate;
 pub mod state;
 pub mod window_aggregate;
@@ -52,6 +53,12 @@ pub trait Operator: Send + std::fmt::Display {
     /// Taking a snapshot does not change what the operator will emit.
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
         Ok(None)
+    }
+
+    /// The late rows of an operator that judges rows late against the watermark (window
+    /// aggregations): they are counted there, and kept when the job routes them to a table.
+    fn late_rows(&mut self) -> Option<&mut late::LateRows> {
+        None
     }
 
     /// Restores a snapshot, before the operator sees any batch.

@@ -18,6 +18,7 @@ use datafusion::logical_expr::Accumulator;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
 
+use super::late::LateRows;
 use super::window_aggregate::{AggregateCall, GroupSlot};
 use super::window_assigner::window_bound_type;
 use super::{state, Operator};
@@ -37,6 +38,7 @@ pub struct SessionAggregate {
     key_rows: Rows,
     sessions: Vec<Vec<Session>>,
     watermark: Option<i64>,
+    late: LateRows,
 }
 
 /// One open session of one key.
@@ -56,6 +58,8 @@ fn arrow_err(e: arrow::error::ArrowError) -> Error {
 }
 
 impl SessionAggregate {
+    /// `input` is the schema of the rows it aggregates (late rows keep their columns).
+    #[allow(clippy::too_many_arguments)]
     pub fn try_new(
         start: Arc<dyn PhysicalExpr>,
         gap_ms: i64,
@@ -64,6 +68,7 @@ impl SessionAggregate {
         key_types: Vec<DataType>,
         aggregates: Vec<AggregateCall>,
         schema: SchemaRef,
+        input: &arrow::datatypes::Schema,
     ) -> Result<Self> {
         let converter = RowConverter::new(key_types.into_iter().map(SortField::new).collect())
             .map_err(arrow_err)?;
@@ -80,6 +85,7 @@ impl SessionAggregate {
             key_rows,
             sessions: Vec::new(),
             watermark: None,
+            late: LateRows::new(input),
         })
     }
 
@@ -160,6 +166,10 @@ impl fmt::Display for SessionAggregate {
 }
 
 impl Operator for SessionAggregate {
+    fn late_rows(&mut self) -> Option<&mut LateRows> {
+        Some(&mut self.late)
+    }
+
     fn process_batch(
         &mut self,
         batch: RecordBatch,
@@ -185,9 +195,10 @@ impl Operator for SessionAggregate {
             .map_err(arrow_err)?;
         // Rows by key, in time order.
         let mut by_key: HashMap<usize, Vec<(i64, u32)>> = HashMap::new();
+        let mut late: Vec<(u32, String)> = Vec::new();
         for i in 0..n {
             if times.is_null(i) {
-                metrics.late_rows_dropped += 1;
+                late.push((i as u32, "the rowtime is NULL".into()));
                 continue;
             }
             let bytes: &[u8] = if self.keys.is_empty() {
@@ -224,7 +235,16 @@ impl Operator for SessionAggregate {
                     .filter(|s| open[*s].start < hi && lo < open[*s].end)
                     .collect();
                 if overlapping.is_empty() && self.watermark.is_some_and(|wm| hi - 1 <= wm) {
-                    metrics.late_rows_dropped += 1;
+                    use super::late::timestamp_text as t;
+                    late.push((
+                        row,
+                        format!(
+                            "session [{}, {}) of the row is behind the watermark ({}) and joins no open session",
+                            t(lo),
+                            t(hi),
+                            self.watermark.map(t).unwrap_or_default()
+                        ),
+                    ));
                     continue;
                 }
                 let target = match overlapping.first() {
@@ -259,6 +279,12 @@ impl Operator for SessionAggregate {
             }
             open.sort_by_key(|s| s.start);
             self.sessions[key] = open;
+        }
+        if !late.is_empty() {
+            late.sort_unstable();
+            let (rows, reasons) = late.into_iter().unzip();
+            self.late
+                .record(&batch, rows, reasons, self.watermark, metrics)?;
         }
         Ok(vec![])
     }
