@@ -922,4 +922,39 @@ mod tests {
         // The window aggregation holds the state; ranking a fired window needs none.
         assert_eq!(states.iter().flatten().count(), 1);
     }
+
+    #[test]
+    fn top_n_state_survives_snapshot_and_restore() {
+        let input = shuffled();
+        for select in ["*", "k, v, ts"] {
+            let query = format!("SELECT {select} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM ev) WHERE rn <= 2");
+            for split in [1, 3] {
+                let (rows, _) =
+                    assert_snapshot_round_trip(&query, &PlanOptions::default(), &input, split);
+                assert!(rows.len() > 6, "{rows:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn row_number_one_by_time_deduplicates_and_otherwise_ranks() {
+        let text = |query: &str| {
+            plan_with(query, &PlanOptions::default())
+                .operators
+                .iter()
+                .map(|o| o.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        let by_time = text("SELECT k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY ts DESC) AS rn FROM ev) WHERE rn = 1");
+        assert!(by_time.contains("Deduplicate: keep last"), "{by_time}");
+        let by_value = text("SELECT k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM ev) WHERE rn = 1");
+        assert!(by_value.contains("TopN (updating): top 1"), "{by_value}");
+        assert!(!by_value.contains("with row number"), "{by_value}");
+        let with_rank = text("SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC) AS rn FROM ev) WHERE rn <= 3");
+        assert!(
+            with_rank.contains("top 3 per [k@0] by [v@1 DESC], with row number"),
+            "{with_rank}"
+        );
+    }
 }
