@@ -329,10 +329,7 @@ impl Operator for TopN {
             }
         }
         let mut b = state::SnapshotBuilder::new(SNAPSHOT_KIND, rows.len());
-        let columns = self
-            .row_converter
-            .convert_rows(rows)
-            .map_err(arrow_err)?;
+        let columns = self.row_converter.convert_rows(rows).map_err(arrow_err)?;
         for (i, c) in columns.into_iter().enumerate() {
             b.column(format!("__row{i}"), c);
         }
