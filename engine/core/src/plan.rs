@@ -273,6 +273,27 @@ fn window_column(plan: &LogicalPlan, column: &str) -> Option<String> {
     }
 }
 
+/// The Window column of the `WHERE rn <= N` right under projection `p` when `p` does not
+/// select it.
+fn dropped_row_number(p: &datafusion::logical_expr::Projection) -> Option<String> {
+    let mut input = p.input.as_ref();
+    while let LogicalPlan::SubqueryAlias(s) = input {
+        input = s.input.as_ref();
+    }
+    let LogicalPlan::Filter(f) = input else {
+        return None;
+    };
+    let (column, _) = row_number_limit(&f.predicate)?;
+    let used = p
+        .expr
+        .iter()
+        .any(|e| e.column_refs().iter().any(|c| c.name == column));
+    if used {
+        return None;
+    }
+    window_column(&f.input, &column)
+}
+
 /// A DataFusion error as a SQL error at the position DataFusion names, or at `fallback`.
 fn plan_error(e: DataFusionError, fallback: Span) -> Error {
     let span = e
@@ -317,6 +338,9 @@ struct Converter<'a> {
     updating: Option<String>,
     /// Set while converting below a `WHERE rn <= N`: the Window column `rn` stands for, and N.
     row_number_filter: Option<(String, usize)>,
+    /// Set while converting below a projection that drops the row number of the `WHERE rn <=
+    /// N` right under it: that Window column (Top-N then emits without row numbers).
+    row_number_dropped: Option<String>,
 }
 
 impl Converter<'_> {
@@ -444,7 +468,12 @@ impl Converter<'_> {
                 Ok(())
             }
             LogicalPlan::Projection(p) => {
+                let outer = self.row_number_dropped.clone();
+                if let Some(dropped) = dropped_row_number(p) {
+                    self.row_number_dropped = Some(dropped);
+                }
                 self.convert(&p.input)?;
+                self.row_number_dropped = outer;
                 self.check_window_columns(&p.expr.iter().collect::<Vec<_>>())?;
                 let exprs = p
                     .expr
@@ -571,6 +600,7 @@ impl Converter<'_> {
                 options: this.options,
                 updating: None,
                 row_number_filter: None,
+                row_number_dropped: None,
             };
             sub.convert(plan)?;
             if let Some(node) = &sub.updating {
@@ -705,17 +735,17 @@ impl Converter<'_> {
             self.operators.push(Box::new(op));
             return Ok(());
         }
-        if limit != 1 {
-            return Err(not_dedup(
-                self,
-                "Top-N other than per window of a window aggregation (ROW_NUMBER() <= N partitioned by window_start, window_end)",
-            ));
-        }
-        if params.partition_by.is_empty() || params.order_by.len() != 1 {
-            return Err(not_dedup(
-                self,
-                "deduplication without PARTITION BY or with other than one ORDER BY column",
-            ));
+        // Deduplication is `rn = 1` ordered by a time attribute, as in Flink; anything else
+        // is Top-N.
+        let by_time = params.order_by.len() == 1
+            && params.order_by[0]
+                .expr
+                .column_refs()
+                .iter()
+                .all(|c| self.is_time_attribute(&c.name))
+            && !params.order_by[0].expr.column_refs().is_empty();
+        if limit != 1 || !by_time || params.partition_by.is_empty() {
+            return self.top_n(w, limit, &output);
         }
         if let Some(node) = &self.updating {
             return Err(not_dedup(
@@ -756,6 +786,68 @@ impl Converter<'_> {
         }
         self.operators.push(Box::new(op));
         Ok(())
+    }
+
+    /// `ROW_NUMBER() OVER (PARTITION BY k ORDER BY ...) <= N` without a window: an updating
+    /// Top-N.
+    fn top_n(
+        &mut self,
+        w: &datafusion::logical_expr::logical_plan::Window,
+        limit: usize,
+        output: &str,
+    ) -> Result<()> {
+        let Some(Expr::WindowFunction(function)) = w.window_expr.first() else {
+            return Err(Error::Internal("a Top-N without ROW_NUMBER()".into()));
+        };
+        let params = &function.params;
+        if params.order_by.is_empty() {
+            return Err(self.unsupported("Top-N without ORDER BY", Some(Keyword::OVER)));
+        }
+        if let Some(node) = &self.updating {
+            return Err(self.unsupported(
+                &format!("Top-N over the updating result of {node}"),
+                Some(Keyword::OVER),
+            ));
+        }
+        let input = w.input.schema();
+        let partition = params
+            .partition_by
+            .iter()
+            .map(|e| self.physical(e, input))
+            .collect::<Result<Vec<_>>>()?;
+        let order = params
+            .order_by
+            .iter()
+            .map(|s| {
+                let options = arrow::compute::SortOptions {
+                    descending: !s.asc,
+                    nulls_first: s.nulls_first,
+                };
+                self.physical(&s.expr, input).map(|e| (e, options))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let with_rank = self.row_number_dropped.as_deref() != Some(output);
+        let op = crate::operators::TopN::try_new(
+            partition,
+            order,
+            limit,
+            with_rank,
+            self.options.state_ttl,
+            input.as_arrow(),
+            w.schema.as_arrow(),
+        )?;
+        self.updating = Some(format!("{op}"));
+        self.operators.push(Box::new(op));
+        Ok(())
+    }
+
+    /// Whether a column is the scanned table's rowtime (its WATERMARK column) or a computed
+    /// `PROCTIME()` column.
+    fn is_time_attribute(&self, column: &str) -> bool {
+        let Some(PlannedSource::Table { def, .. }) = &self.source else {
+            return false;
+        };
+        def.watermark.as_ref().is_some_and(|w| w.column == column) || self.is_proctime(column)
     }
 
     /// Whether a column is a computed `PROCTIME()` column of the scanned table.
@@ -894,6 +986,7 @@ impl Converter<'_> {
                     key_types,
                     aggregates,
                     schema,
+                    input.as_arrow(),
                 )?)
             }
             kind => Box::new(WindowAggregate::try_new(
@@ -904,6 +997,7 @@ impl Converter<'_> {
                 key_types,
                 aggregates,
                 schema,
+                input.as_arrow(),
             )?),
         };
         self.operators.push(op);
@@ -1222,6 +1316,7 @@ pub fn plan_query(
         options,
         updating: None,
         row_number_filter: None,
+        row_number_dropped: None,
     };
     converter.convert(&plan)?;
     if let Some(spec) = &parsed.window {

@@ -14,6 +14,7 @@ use weir_api::{JobMetrics, RunReport, SinkReport, Span};
 
 use crate::catalog::{CatalogDef, Catalogs};
 use crate::connectors::{open_sink, open_source, resolve_path, validate, Role, Sink};
+use crate::operators::late::LateRowsSink;
 use crate::plan::{conform_to_sink, plan_query, PlannedQuery};
 use crate::sql::query::parse_query;
 use crate::sql::{parse_script, span_of, Statement, TableDef};
@@ -26,6 +27,9 @@ struct Job {
     config: crate::job::JobConfig,
     /// The statement set the INSERT belongs to: the jobs of one set run together.
     set: Option<Span>,
+    /// `weir.late-rows.table`: the table late rows go to, and which late-row column each of
+    /// its columns takes.
+    late: Option<(TableDef, Vec<usize>)>,
 }
 
 enum Target {
@@ -298,9 +302,7 @@ impl Session {
             for outcome in outcomes {
                 let outcome = outcome?;
                 add_metrics(&mut report.metrics, &outcome.metrics);
-                if let Some(r) = outcome.sink_report {
-                    report.sinks.push(r);
-                }
+                report.sinks.extend(outcome.sink_reports);
                 if let Some(batches) = outcome.collected {
                     results.push(QueryResult {
                         schema: outcome.schema,
@@ -400,11 +402,13 @@ impl Session {
                     validate(&sink, Role::Sink)?;
                     let mut planned = self.plan(query, state)?;
                     conform_to_sink(&mut planned, &sink, *target_span)?;
+                    let late = late_rows_target(&mut planned, state, *target_span)?;
                     steps.push(Step::Run(Box::new(Job {
                         query: planned,
                         target: Target::Table(sink),
                         config: self.job_config(&state.config),
                         set: *statement_set,
+                        late,
                     })));
                 }
                 Statement::CreateView {
@@ -442,13 +446,15 @@ impl Session {
                 Statement::Explain { inner, .. } => {
                     steps.push(Step::Explain(self.explain_statement(inner, state)?));
                 }
-                Statement::Query { query, .. } => {
-                    let planned = self.plan(query, state)?;
+                Statement::Query { query, span } => {
+                    let mut planned = self.plan(query, state)?;
+                    let late = late_rows_target(&mut planned, state, *span)?;
                     steps.push(Step::Run(Box::new(Job {
                         query: planned,
                         target: Target::Collect,
                         config: self.job_config(&state.config),
                         set: None,
+                        late,
                     })));
                 }
             }
@@ -543,11 +549,13 @@ impl Session {
                 let sink = state.sink(target, *target_span)?;
                 let mut planned = self.plan(query, state)?;
                 conform_to_sink(&mut planned, &sink, *target_span)?;
+                let late = late_rows_target(&mut planned, state, *target_span)?;
                 Ok(describe(&Job {
                     query: planned,
                     target: Target::Table(sink),
                     config: self.job_config(&state.config),
                     set: None,
+                    late,
                 }))
             }
             Statement::Query { query, .. } => {
@@ -561,9 +569,46 @@ impl Session {
     }
 }
 
+/// The table `weir.late-rows.table` names, checked against the late rows of `query` (`None`
+/// when it is not set, or when nothing in the query judges rows late). Errors name the option
+/// and the table, at `span` (the statement's).
+fn late_rows_target(
+    query: &mut PlannedQuery,
+    state: &State,
+    span: Span,
+) -> Result<Option<(TableDef, Vec<usize>)>> {
+    use crate::operators::late::{late_rows_mapping, LATE_ROWS_TABLE};
+    let Some(name) = state.config.get(LATE_ROWS_TABLE).map(|n| n.trim()) else {
+        return Ok(None);
+    };
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let Some(late) = query
+        .operators
+        .iter_mut()
+        .find_map(|op| op.late_rows().map(|l| l.schema().clone()))
+    else {
+        return Ok(None);
+    };
+    let def = state.resolve(name, span)?.ok_or_else(|| Error::Sql {
+        message: format!(
+            "'{LATE_ROWS_TABLE}' names table '{name}', which is not declared: add CREATE TABLE {name} (...) WITH (...) before the query"
+        ),
+        span,
+    })?;
+    validate(&def, Role::Sink)?;
+    let mapping = late_rows_mapping(&def, &late)?;
+    Ok(Some((def, mapping)))
+}
+
 /// A job's plan as EXPLAIN prints it.
 fn describe(job: &Job) -> String {
-    match &job.target {
+    let late = match &job.late {
+        Some((def, _)) => format!("\nLate rows: {}", def.name),
+        None => String::new(),
+    };
+    let text = match &job.target {
         Target::Table(sink) => {
             let key = if sink.primary_key.is_empty() {
                 String::new()
@@ -578,7 +623,8 @@ fn describe(job: &Job) -> String {
             )
         }
         Target::Collect => format!("{}Sink: (query result)", job.query),
-    }
+    };
+    format!("{text}{late}")
 }
 
 /// An init file holds what prepares a session, not jobs.
@@ -673,7 +719,8 @@ fn check_set(key: &str, value: &str, span: Span) -> Result<()> {
 struct JobOutcome {
     metrics: JobMetrics,
     preview: weir_api::ResultPage,
-    sink_report: Option<SinkReport>,
+    /// The late-rows table's first, then the job's sink's.
+    sink_reports: Vec<SinkReport>,
     collected: Option<Vec<RecordBatch>>,
     schema: SchemaRef,
 }
@@ -683,23 +730,51 @@ fn run_job(job: Job, base_dir: &Path, print_to_stdout: bool) -> Result<JobOutcom
     let mut metrics = JobMetrics::default();
     let open = |def: &TableDef| open_source(def, base_dir);
     let schema = job.query.schema.clone();
-    let (preview, sink_report, collected) = guard(|| match &job.target {
-        Target::Table(def) => {
-            let mut sink = open_sink(def, base_dir, print_to_stdout)?;
-            let preview =
-                crate::job::run(job.query, &open, sink.as_mut(), &job.config, &mut metrics)?;
-            Ok((preview, Some(sink.report()), None))
-        }
-        Target::Collect => {
-            let mut sink = CollectSink::default();
-            let preview = crate::job::run(job.query, &open, &mut sink, &job.config, &mut metrics)?;
-            Ok((preview, None, Some(sink.batches)))
+    let mut late_sink = None;
+    let (preview, sink_report, collected) = guard(|| {
+        late_sink = match &job.late {
+            Some((def, mapping)) => Some(LateRowsSink::new(
+                def,
+                mapping.clone(),
+                open_sink(def, base_dir, print_to_stdout)?,
+            )),
+            None => None,
+        };
+        match &job.target {
+            Target::Table(def) => {
+                let mut sink = open_sink(def, base_dir, print_to_stdout)?;
+                let preview = crate::job::run(
+                    job.query,
+                    &open,
+                    sink.as_mut(),
+                    late_sink.as_mut(),
+                    &job.config,
+                    &mut metrics,
+                )?;
+                Ok((preview, Some(sink.report()), None))
+            }
+            Target::Collect => {
+                let mut sink = CollectSink::default();
+                let preview = crate::job::run(
+                    job.query,
+                    &open,
+                    &mut sink,
+                    late_sink.as_mut(),
+                    &job.config,
+                    &mut metrics,
+                )?;
+                Ok((preview, None, Some(sink.batches)))
+            }
         }
     })?;
     Ok(JobOutcome {
         metrics,
         preview,
-        sink_report,
+        sink_reports: late_sink
+            .map(|l| l.report())
+            .into_iter()
+            .chain(sink_report)
+            .collect(),
         collected,
         schema,
     })

@@ -18,7 +18,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
 
 use super::group_aggregate::{RowKind, OP_COLUMN};
-use super::Operator;
+use super::{state, Operator};
 use crate::{Error, Result};
 
 pub struct Deduplicate {
@@ -34,12 +34,15 @@ pub struct Deduplicate {
     /// The whole input row, to emit it again as `-U`.
     row_converter: RowConverter,
     /// Per key: the kept row's order value, the row itself, and when the key was last seen.
-    kept: HashMap<Box<[u8]>, (OwnedRow, OwnedRow, Instant)>,
+    kept: HashMap<Box<[u8]>, Kept>,
     /// How many input columns a row has (batches may carry more after them).
     input_width: usize,
     /// Keeping the first row by processing time never changes a row: an insert-only result.
     insert_only: bool,
 }
+
+/// A key's kept row: its order value, the row, and when the key was last seen.
+type Kept = (OwnedRow, OwnedRow, Instant);
 
 fn arrow_err(e: arrow::error::ArrowError) -> Error {
     Error::Internal(format!("deduplication failed: {e}"))
@@ -199,9 +202,68 @@ impl Operator for Deduplicate {
         Ok(vec![out])
     }
 
+    /// One row per key: the key columns (`__key<i>`), the kept row's order value
+    /// (`__order`), the kept row's columns (`__row<i>`) and the key's last access (for the
+    /// state TTL).
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
-        Err(Error::Internal(
-            "snapshots of deduplication are not implemented yet".into(),
-        ))
+        let entries: Vec<(&Box<[u8]>, &Kept)> = self.kept.iter().collect();
+        let mut b = state::SnapshotBuilder::new(SNAPSHOT_KIND, entries.len());
+        let parser = self.key_converter.parser();
+        let keys = self
+            .key_converter
+            .convert_rows(entries.iter().map(|(k, _)| parser.parse(k)))
+            .map_err(arrow_err)?;
+        for (i, k) in keys.into_iter().enumerate() {
+            b.column(format!("__key{i}"), k);
+        }
+        let order = self
+            .order_converter
+            .convert_rows(entries.iter().map(|(_, (o, _, _))| o.row()))
+            .map_err(arrow_err)?;
+        for o in order {
+            b.column("__order", o);
+        }
+        let rows = self
+            .row_converter
+            .convert_rows(entries.iter().map(|(_, (_, r, _))| r.row()))
+            .map_err(arrow_err)?;
+        for (i, c) in rows.into_iter().enumerate() {
+            b.column(format!("__row{i}"), c);
+        }
+        b.last_access(entries.iter().map(|(_, (_, _, seen))| *seen));
+        Ok(Some(b.finish()?))
+    }
+
+    fn restore(&mut self, snapshot: &RecordBatch) -> Result<()> {
+        let r = state::SnapshotReader::new(snapshot, SNAPSHOT_KIND)?;
+        let keys = r.columns("__key", self.keys.len())?;
+        let order = r.column("__order")?.clone();
+        let row_columns = r.columns("__row", self.input_width)?;
+        let seen = r.last_access()?;
+        let keys = self
+            .key_converter
+            .convert_columns(&keys)
+            .map_err(arrow_err)?;
+        let orders = self
+            .order_converter
+            .convert_columns(&[order])
+            .map_err(arrow_err)?;
+        let rows = self
+            .row_converter
+            .convert_columns(&row_columns)
+            .map_err(arrow_err)?;
+        self.kept = seen
+            .into_iter()
+            .enumerate()
+            .map(|(i, seen)| {
+                (
+                    keys.row(i).data().into(),
+                    (orders.row(i).owned(), rows.row(i).owned(), seen),
+                )
+            })
+            .collect();
+        Ok(())
     }
 }
+
+const SNAPSHOT_KIND: &str = "Deduplicate";

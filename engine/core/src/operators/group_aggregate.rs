@@ -23,7 +23,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
 
 use super::window_aggregate::AggregateCall;
-use super::Operator;
+use super::{state, Operator};
 use crate::{Error, Result};
 
 /// The column that carries each row's kind in a changelog batch.
@@ -384,9 +384,87 @@ impl Operator for GroupAggregate {
         Ok(vec![out])
     }
 
+    /// One row per live group: its key columns (`__key<i>`), the accumulators' intermediate
+    /// state (`__acc<i>`), the row it last emitted (`__out<j>`, for the next `-U`) and its last
+    /// access (for the state TTL). Groups the TTL forgot are left out.
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
-        Err(Error::Internal(
-            "snapshots of updating GROUP BY are not implemented yet".into(),
-        ))
+        let live: Vec<usize> = (0..self.state.groups.len())
+            .filter(|g| !self.state.groups[*g].expired)
+            .collect();
+        let mut states = Vec::with_capacity(live.len());
+        let mut emitted = Vec::with_capacity(live.len());
+        for g in &live {
+            let group = &mut self.state.groups[*g];
+            states.push(state::take_state(
+                &self.aggregates,
+                &mut group.accumulators,
+            )?);
+            let out = match &group.emitted {
+                Some(v) => v.clone(),
+                None => group
+                    .accumulators
+                    .iter_mut()
+                    .map(|a| a.evaluate())
+                    .collect::<std::result::Result<_, _>>()
+                    .map_err(df)?,
+            };
+            emitted.push(out);
+        }
+        let mut b = state::SnapshotBuilder::new(SNAPSHOT_KIND, live.len());
+        if !self.keys.is_empty() {
+            let keys = self
+                .converter
+                .convert_rows(live.iter().map(|g| self.state.keys.row(*g)))
+                .map_err(arrow_err)?;
+            for (i, k) in keys.into_iter().enumerate() {
+                b.column(format!("__key{i}"), k);
+            }
+        }
+        b.scalar_columns("__acc", &state::state_types(&self.aggregates)?, &states)?;
+        // The values keep the accumulators' own types, so that a restored row compares equal
+        // to the same result computed again (the plan's types only serve an empty snapshot).
+        let out_types: Vec<DataType> = self
+            .schema
+            .fields()
+            .iter()
+            .skip(self.keys.len())
+            .take(self.aggregates.len())
+            .map(|f| f.data_type().clone())
+            .collect();
+        b.scalar_columns("__out", &out_types, &emitted)?;
+        b.last_access(live.iter().map(|g| self.state.groups[*g].touched));
+        Ok(Some(b.finish()?))
+    }
+
+    fn restore(&mut self, snapshot: &RecordBatch) -> Result<()> {
+        let r = state::SnapshotReader::new(snapshot, SNAPSHOT_KIND)?;
+        let keys = r.columns("__key", self.keys.len())?;
+        let accs = r.columns("__acc", state::state_types(&self.aggregates)?.len())?;
+        let outs = r.columns("__out", self.aggregates.len())?;
+        let touched = r.last_access()?;
+        let rows = self.converter.convert_columns(&keys).map_err(arrow_err)?;
+        self.state = State {
+            index: HashMap::new(),
+            keys: self.converter.empty_rows(0, 0),
+            groups: Vec::new(),
+        };
+        for (i, touched) in touched.into_iter().enumerate() {
+            let bytes: &[u8] = if self.keys.is_empty() {
+                &[]
+            } else {
+                self.state.keys.push(rows.row(i));
+                rows.row(i).data()
+            };
+            self.state.index.insert(bytes.into(), i);
+            self.state.groups.push(Group {
+                accumulators: state::restore_accumulators(&self.aggregates, &accs, i)?,
+                emitted: Some(state::row_values(&outs, i)?),
+                touched,
+                expired: false,
+            });
+        }
+        Ok(())
     }
 }
+
+const SNAPSHOT_KIND: &str = "GroupAggregate";

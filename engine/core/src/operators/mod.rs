@@ -7,7 +7,10 @@ pub mod calc;
 pub mod deduplicate;
 pub mod group_aggregate;
 pub mod join;
+pub mod late;
 pub mod session_aggregate;
+pub mod state;
+pub mod top_n;
 pub mod window_aggregate;
 pub mod window_assigner;
 pub mod window_top_n;
@@ -23,6 +26,7 @@ pub use calc::{Filter, Projection};
 pub use deduplicate::Deduplicate;
 pub use group_aggregate::GroupAggregate;
 pub use session_aggregate::SessionAggregate;
+pub use top_n::TopN;
 pub use window_aggregate::WindowAggregate;
 pub use window_assigner::WindowAssigner;
 pub use window_top_n::WindowTopN;
@@ -51,6 +55,12 @@ pub trait Operator: Send + std::fmt::Display {
     /// Taking a snapshot does not change what the operator will emit.
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
         Ok(None)
+    }
+
+    /// The late rows of an operator that judges rows late against the watermark (window
+    /// aggregations): they are counted there, and kept when the job routes them to a table.
+    fn late_rows(&mut self) -> Option<&mut late::LateRows> {
+        None
     }
 
     /// Restores a snapshot, before the operator sees any batch.

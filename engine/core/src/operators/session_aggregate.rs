@@ -18,9 +18,10 @@ use datafusion::logical_expr::Accumulator;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
 
+use super::late::LateRows;
 use super::window_aggregate::{AggregateCall, GroupSlot};
 use super::window_assigner::window_bound_type;
-use super::Operator;
+use super::{state, Operator};
 use crate::{Error, Result};
 
 pub struct SessionAggregate {
@@ -37,6 +38,7 @@ pub struct SessionAggregate {
     key_rows: Rows,
     sessions: Vec<Vec<Session>>,
     watermark: Option<i64>,
+    late: LateRows,
 }
 
 /// One open session of one key.
@@ -56,6 +58,8 @@ fn arrow_err(e: arrow::error::ArrowError) -> Error {
 }
 
 impl SessionAggregate {
+    /// `input` is the schema of the rows it aggregates (late rows keep their columns).
+    #[allow(clippy::too_many_arguments)]
     pub fn try_new(
         start: Arc<dyn PhysicalExpr>,
         gap_ms: i64,
@@ -64,6 +68,7 @@ impl SessionAggregate {
         key_types: Vec<DataType>,
         aggregates: Vec<AggregateCall>,
         schema: SchemaRef,
+        input: &arrow::datatypes::Schema,
     ) -> Result<Self> {
         let converter = RowConverter::new(key_types.into_iter().map(SortField::new).collect())
             .map_err(arrow_err)?;
@@ -80,6 +85,7 @@ impl SessionAggregate {
             key_rows,
             sessions: Vec::new(),
             watermark: None,
+            late: LateRows::new(input),
         })
     }
 
@@ -160,6 +166,10 @@ impl fmt::Display for SessionAggregate {
 }
 
 impl Operator for SessionAggregate {
+    fn late_rows(&mut self) -> Option<&mut LateRows> {
+        Some(&mut self.late)
+    }
+
     fn process_batch(
         &mut self,
         batch: RecordBatch,
@@ -185,9 +195,10 @@ impl Operator for SessionAggregate {
             .map_err(arrow_err)?;
         // Rows by key, in time order.
         let mut by_key: HashMap<usize, Vec<(i64, u32)>> = HashMap::new();
+        let mut late: Vec<(u32, String)> = Vec::new();
         for i in 0..n {
             if times.is_null(i) {
-                metrics.late_rows_dropped += 1;
+                late.push((i as u32, "the rowtime is NULL".into()));
                 continue;
             }
             let bytes: &[u8] = if self.keys.is_empty() {
@@ -224,7 +235,16 @@ impl Operator for SessionAggregate {
                     .filter(|s| open[*s].start < hi && lo < open[*s].end)
                     .collect();
                 if overlapping.is_empty() && self.watermark.is_some_and(|wm| hi - 1 <= wm) {
-                    metrics.late_rows_dropped += 1;
+                    use super::late::timestamp_text as t;
+                    late.push((
+                        row,
+                        format!(
+                            "session [{}, {}) of the row is behind the watermark ({}) and joins no open session",
+                            t(lo),
+                            t(hi),
+                            self.watermark.map(t).unwrap_or_default()
+                        ),
+                    ));
                     continue;
                 }
                 let target = match overlapping.first() {
@@ -259,6 +279,12 @@ impl Operator for SessionAggregate {
             }
             open.sort_by_key(|s| s.start);
             self.sessions[key] = open;
+        }
+        if !late.is_empty() {
+            late.sort_unstable();
+            let (rows, reasons) = late.into_iter().unzip();
+            self.late
+                .record(&batch, rows, reasons, self.watermark, metrics)?;
         }
         Ok(vec![])
     }
@@ -325,9 +351,87 @@ impl Operator for SessionAggregate {
         Ok(vec![super::batch_of(&self.schema, columns, count)?])
     }
 
+    /// One row per open session: the key columns (`__key<i>`), `__start`, `__end` and the
+    /// accumulators' intermediate state (`__acc<i>`); the watermark in the metadata.
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
-        Err(Error::Internal(
-            "snapshots of SESSION windows are not implemented yet".into(),
-        ))
+        let mut owners = Vec::new();
+        let mut bounds = Vec::new();
+        let mut states = Vec::new();
+        for (key, sessions) in self.sessions.iter_mut().enumerate() {
+            for session in sessions.iter_mut() {
+                owners.push(key);
+                bounds.push((session.start, session.end));
+                states.push(state::take_state(
+                    &self.aggregates,
+                    &mut session.accumulators,
+                )?);
+            }
+        }
+        let mut b = state::SnapshotBuilder::new(SNAPSHOT_KIND, owners.len());
+        if let Some(wm) = self.watermark {
+            b.meta(WATERMARK_KEY, wm);
+        }
+        if !self.keys.is_empty() {
+            let keys = self
+                .converter
+                .convert_rows(owners.iter().map(|k| self.key_rows.row(*k)))
+                .map_err(arrow_err)?;
+            for (i, k) in keys.into_iter().enumerate() {
+                b.column(format!("__key{i}"), k);
+            }
+        }
+        let column = |f: fn(&(i64, i64)) -> i64| -> ArrayRef {
+            Arc::new(TimestampMillisecondArray::from_iter_values(
+                bounds.iter().map(f),
+            ))
+        };
+        b.column("__start", column(|(s, _)| *s));
+        b.column("__end", column(|(_, e)| *e));
+        b.scalar_columns("__acc", &state::state_types(&self.aggregates)?, &states)?;
+        Ok(Some(b.finish()?))
+    }
+
+    fn restore(&mut self, snapshot: &RecordBatch) -> Result<()> {
+        let r = state::SnapshotReader::new(snapshot, SNAPSHOT_KIND)?;
+        let keys = r.columns("__key", self.keys.len())?;
+        let starts = r.millis("__start")?;
+        let ends = r.millis("__end")?;
+        let accs = r.columns("__acc", state::state_types(&self.aggregates)?.len())?;
+        let rows = self.converter.convert_columns(&keys).map_err(arrow_err)?;
+        self.index.clear();
+        self.key_rows = self.converter.empty_rows(0, 0);
+        self.sessions.clear();
+        self.watermark = r.meta_i64(WATERMARK_KEY)?;
+        for i in 0..r.rows() {
+            let bytes: &[u8] = if self.keys.is_empty() {
+                &[]
+            } else {
+                rows.row(i).data()
+            };
+            let key = match self.index.get(bytes) {
+                Some(k) => *k,
+                None => {
+                    let k = self.index.len();
+                    self.index.insert(bytes.into(), k);
+                    if !self.keys.is_empty() {
+                        self.key_rows.push(rows.row(i));
+                    }
+                    self.sessions.push(Vec::new());
+                    k
+                }
+            };
+            self.sessions[key].push(Session {
+                start: starts[i],
+                end: ends[i],
+                accumulators: state::restore_accumulators(&self.aggregates, &accs, i)?,
+            });
+        }
+        for sessions in &mut self.sessions {
+            sessions.sort_by_key(|s| s.start);
+        }
+        Ok(())
     }
 }
+
+const SNAPSHOT_KIND: &str = "SessionAggregate";
+const WATERMARK_KEY: &str = "weir.watermark";

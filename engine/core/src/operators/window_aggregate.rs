@@ -23,6 +23,7 @@ use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::{GroupsAccumulatorAdapter, PhysicalExpr};
 use weir_api::JobMetrics;
 
+use super::late::LateRows;
 use super::window_assigner::window_bound_type;
 use super::Operator;
 use crate::sql::query::WindowKind;
@@ -56,6 +57,7 @@ pub struct WindowAggregate {
     schema: SchemaRef,
     converter: RowConverter,
     state: State,
+    late: LateRows,
 }
 
 /// Open panes by start; the watermark decides which windows fire.
@@ -88,6 +90,8 @@ const FIRED_KEY: &str = "weir.fired_until";
 const START_COLUMN: &str = "__pane_start";
 
 impl WindowAggregate {
+    /// `input` is the schema of the rows it aggregates (late rows keep their columns).
+    #[allow(clippy::too_many_arguments)]
     pub fn try_new(
         pane_start: Arc<dyn PhysicalExpr>,
         kind: WindowKind,
@@ -96,10 +100,12 @@ impl WindowAggregate {
         key_types: Vec<DataType>,
         aggregates: Vec<AggregateCall>,
         schema: SchemaRef,
+        input: &Schema,
     ) -> Result<Self> {
         let converter = RowConverter::new(key_types.into_iter().map(SortField::new).collect())
             .map_err(arrow_err)?;
         Ok(Self {
+            late: LateRows::new(input),
             pane_start,
             kind,
             slots,
@@ -326,6 +332,31 @@ impl WindowAggregate {
         Ok(Schema::new(fields))
     }
 
+    /// Why the row at `i`, whose pane starts at `starts[i]`, is late.
+    fn late_reason(
+        &self,
+        starts: &TimestampMillisecondArray,
+        i: usize,
+        watermark: Option<i64>,
+    ) -> String {
+        use super::late::timestamp_text as t;
+        if starts.is_null(i) {
+            return "the rowtime is NULL".into();
+        }
+        let end = self.kind.last_window_end(starts.value(i));
+        let start = self.kind.window_start(end);
+        let window = match self.kind {
+            WindowKind::Tumble { .. } => "window",
+            _ => "last window of the row",
+        };
+        format!(
+            "{window} [{}, {}) has fired (watermark {})",
+            t(start),
+            t(end),
+            watermark.map(t).unwrap_or_default()
+        )
+    }
+
     fn key_types(&self) -> Vec<DataType> {
         self.converter
             .convert_rows(std::iter::empty())
@@ -354,6 +385,10 @@ impl fmt::Display for WindowAggregate {
 }
 
 impl Operator for WindowAggregate {
+    fn late_rows(&mut self) -> Option<&mut LateRows> {
+        Some(&mut self.late)
+    }
+
     fn process_batch(
         &mut self,
         batch: RecordBatch,
@@ -382,7 +417,15 @@ impl Operator for WindowAggregate {
         };
         let late = n - on_time.true_count();
         if late > 0 {
-            metrics.late_rows_dropped += late as u64;
+            let rows: Vec<u32> = (0..n as u32)
+                .filter(|i| !on_time.value(*i as usize))
+                .collect();
+            let wm = self.state.watermark;
+            let reasons = rows
+                .iter()
+                .map(|i| self.late_reason(starts, *i as usize, wm))
+                .collect();
+            self.late.record(&batch, rows, reasons, wm, metrics)?;
         }
         let (batch, starts) = if late > 0 {
             let kept = filter_record_batch(&batch, &on_time).map_err(arrow_err)?;

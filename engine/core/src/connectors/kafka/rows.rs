@@ -8,7 +8,7 @@ use arrow::array::{
     Array, ArrayRef, BooleanArray, Int32Array, Int64Array, StringArray, TimestampMillisecondArray,
     UInt32Array,
 };
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 
 use super::{key_columns, key_schema, value_except_key, Message};
@@ -257,8 +257,6 @@ impl Rows {
                 )),
             };
             columns.push(if column.data_type() == field.data_type() {
-                column
-            } else if matches!(field.data_type(), DataType::Null) {
                 column
             } else {
                 arrow::compute::cast(&column, field.data_type())?
