@@ -29,30 +29,66 @@ pub struct DemoArgs {
     /// The generator's seed (same seed, same events).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// A PostgreSQL server (libpq `key=value ...`) for MATIH's state-transition CDC job: the
+    /// demo creates database ai_service and its fsm_state_transitions table there and writes
+    /// the seeded transitions into it. scripts/demo.sh passes the project's own server
+    /// (scripts/postgres.sh); without it the CDC job is left out.
+    #[arg(long, value_name = "CONNECTION")]
+    pub postgres: Option<String>,
 }
 
 /// A job of the demo: its file under sample-jobs/ and what it writes.
 struct DemoJob {
     file: &'static str,
     title: &'static str,
+    /// How many INSERTs it runs (a statement set runs several together).
+    inserts: usize,
+    /// Whether it reads PostgreSQL (run only with `--postgres`).
+    postgres: bool,
 }
 
 const JOBS: &[DemoJob] = &[
     DemoJob {
+        file: "matih/state-transition-cdc.sql",
+        title: "MATIH state-transition CDC",
+        inserts: 1,
+        postgres: true,
+    },
+    DemoJob {
         file: "matih/session-analytics.sql",
         title: "MATIH session analytics",
+        inserts: 1,
+        postgres: false,
     },
     DemoJob {
         file: "matih/agent-performance-agg.sql",
         title: "MATIH agent performance",
+        inserts: 1,
+        postgres: false,
     },
     DemoJob {
         file: "matih/llm-operations-agg.sql",
         title: "MATIH LLM operations",
+        inserts: 1,
+        postgres: false,
     },
     DemoJob {
         file: "apphub/tumbling-window.sql",
         title: "AppHub tumbling window",
+        inserts: 1,
+        postgres: false,
+    },
+    DemoJob {
+        file: "orders/order-projection.sql",
+        title: "Orders projection",
+        inserts: 1,
+        postgres: false,
+    },
+    DemoJob {
+        file: "livepeer/quality-gate.sql",
+        title: "Livepeer quality gate",
+        inserts: 3,
+        postgres: false,
     },
 ];
 
@@ -63,6 +99,10 @@ const TOPICS: &[&str] = &[
     "matih.ai.llm-ops",
     "apphub.streaming.input",
     "apphub.streaming.aggregates",
+    "domain.orders.events",
+    "streaming_events",
+    "events.dlq.streaming_events.v1",
+    "events.quarantine.streaming_events.v1",
 ];
 const PARTITIONS: i32 = 3;
 
@@ -109,9 +149,25 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     let jobs_dir = std::fs::canonicalize(sample_jobs_dir())
         .context("cannot find sample-jobs/ (run from the repository)")?;
     let db = out.join("matih.duckdb");
-    if db.exists() {
-        std::fs::remove_file(&db)?;
+    for file in ["matih.duckdb", "orders.duckdb", "livepeer.duckdb"] {
+        let path = out.join(file);
+        if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
     }
+    let postgres = match &args.postgres {
+        Some(connection) => {
+            let pg_sql = jobs_dir.join("matih/fsm_state_transitions.pg.sql");
+            let pg_sql = std::fs::read_to_string(&pg_sql)
+                .with_context(|| format!("cannot read {}", pg_sql.display()))?;
+            Some(crate::demo_cdc::prepare(connection, &pg_sql)?)
+        }
+        None => None,
+    };
+    let jobs: Vec<&DemoJob> = JOBS
+        .iter()
+        .filter(|j| !j.postgres || postgres.is_some())
+        .collect();
     let (cluster, bootstrap) = match &args.brokers {
         Some(b) => (
             Cluster::Broker {
@@ -138,12 +194,19 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         println!("  {topic} ({PARTITIONS} partitions)");
     }
 
-    println!("[2/5] starting {} jobs on the embedded engine", JOBS.len());
+    println!("[2/5] starting {} jobs on the embedded engine", jobs.len());
+    if postgres.is_none() {
+        println!("  (no --postgres: MATIH's state-transition CDC job is left out)");
+    }
     let control = JobControl::default();
-    let vars = HashMap::from([
+    let mut vars = HashMap::from([
         ("KAFKA_BOOTSTRAP".to_string(), bootstrap.clone()),
+        ("QUALITY_KAFKA_BOOTSTRAP".to_string(), bootstrap.clone()),
         ("WEIR_OUT_DIR".to_string(), out.display().to_string()),
     ]);
+    if let Some(pg) = &postgres {
+        vars.extend(pg.vars.iter().cloned());
+    }
     let init_file = jobs_dir.join("matih/catalog.sql");
     let init = std::fs::read_to_string(&init_file)
         .with_context(|| format!("cannot read {}", init_file.display()))?;
@@ -161,7 +224,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     .execute_init(&init)
     .map_err(|e| anyhow::anyhow!("{}: {}", init_file.display(), e.to_api().message))?;
     let mut running = Vec::new();
-    for job in JOBS {
+    for &job in &jobs {
         let path = jobs_dir.join(job.file);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -194,7 +257,8 @@ pub fn demo(args: DemoArgs) -> Result<()> {
     }
     // The jobs start at 'latest-offset': seeding waits until each has fixed its start.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while control.started() < JOBS.len() {
+    let inserts: usize = jobs.iter().map(|j| j.inserts).sum();
+    while control.started() < inserts {
         if let Some(i) = running.iter().position(|(_, h)| h.is_finished()) {
             control.cancel();
             let (job, handle) = running.swap_remove(i);
@@ -233,6 +297,21 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             t.topic, t.events, t.late, t.malformed, t.duplicates
         );
     }
+    if let Some(pg) = &postgres {
+        let options = crate::seed::SeedArgs {
+            seed: args.seed,
+            ..crate::seed::SeedArgs::default()
+        }
+        .gen_options()
+        .inspect_err(|_| control.cancel())?;
+        let rows = pg
+            .write_transitions(&options, args.events)
+            .inspect_err(|_| control.cancel())?;
+        println!(
+            "  {:<28} {rows:>7} rows (PostgreSQL, the CDC job's table)",
+            "fsm_state_transitions"
+        );
+    }
 
     println!("[4/5] draining the jobs (every open window fires)");
     control.drain();
@@ -242,13 +321,15 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             Ok(Ok(report)) => {
                 let m = &report.metrics;
                 println!(
-                    "  {:<26} read {:>7}  skipped {:>5}  late {:>5}  written {:>6}",
-                    job.title,
-                    m.rows_read,
-                    m.parse_errors_skipped,
-                    m.late_rows_dropped,
-                    m.rows_written
+                    "  {:<28} read {:>7}  skipped {:>5}  late {:>5}",
+                    job.title, m.rows_read, m.parse_errors_skipped, m.late_rows_dropped,
                 );
+                for sink in &report.sinks {
+                    println!(
+                        "    -> {:<36} {:>7} rows ({})",
+                        sink.table, sink.rows_written, sink.connector
+                    );
+                }
             }
             Ok(Err(e)) => failed.push(format!("{}: {}", job.file, e.to_api().message)),
             Err(_) => failed.push(format!("{}: the job's thread panicked", job.file)),
@@ -284,6 +365,32 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             crate::draw(&db, &per_series, &spec, &path)?;
             println!("  {}", path.display());
         }
+    }
+    let summaries = [
+        (
+            postgres.is_some(),
+            db.clone(),
+            "SELECT to_state, count(*) AS transitions FROM matih_analytics.state_transition_log GROUP BY ALL ORDER BY 2 DESC LIMIT 5",
+        ),
+        (
+            true,
+            out.join("orders.duckdb"),
+            "SELECT status, count(*) AS orders, sum(amount) AS amount FROM order_current_state GROUP BY ALL ORDER BY 2 DESC",
+        ),
+        (
+            true,
+            out.join("livepeer.duckdb"),
+            "SELECT event_type, count(*) AS events, count(DISTINCT stream_id) AS streams FROM streaming_events_typed GROUP BY ALL ORDER BY 2 DESC",
+        ),
+    ];
+    for (shown, file, sql) in summaries {
+        if !shown {
+            continue;
+        }
+        let page = weir_engine::duckdb_sink::query_duckdb(&file, sql, 10)
+            .map_err(|e| anyhow::anyhow!("{}", e.to_api()))?;
+        println!("  {}: {sql}", file.display());
+        crate::print_page(&page);
     }
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

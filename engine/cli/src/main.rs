@@ -6,6 +6,7 @@ mod bench;
 mod bench_cdc;
 mod bench_sink;
 mod demo;
+mod demo_cdc;
 mod log_cmd;
 mod seed;
 

@@ -604,12 +604,17 @@ fn counter(line: &str, word: &str) -> u64 {
 #[test]
 fn demo_runs_the_seed_jobs_live_and_draws_the_dashboards() {
     let out = tempfile::tempdir().unwrap();
+    let pg = std::env::var("WEIR_TEST_PG").unwrap_or_else(|_| {
+        panic!("WEIR_TEST_PG is not set: start PostgreSQL with `scripts/postgres.sh start`")
+    });
     let output = weir(&[
         "demo",
         "--out",
         out.path().to_str().unwrap(),
         "--events",
         "3000",
+        "--postgres",
+        &pg,
     ]);
     assert!(output.status.success(), "{}", describe(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -649,6 +654,9 @@ fn demo_runs_the_seed_jobs_live_and_draws_the_dashboards() {
         )
         .unwrap();
     assert_eq!(bad, 0);
+    demo_cdc_archived_every_transition(&db, &pg);
+    demo_orders_match_a_fold_of_the_log(out.path());
+    demo_quality_gate_routes_every_record(out.path(), &stdout);
     for chart in ["session-analytics", "agent-performance", "llm-operations"] {
         let png = std::fs::read(out.path().join(format!("{chart}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{chart}");
@@ -669,6 +677,151 @@ const SEED_TOPICS: [&str; 6] = [
     "apphub.streaming.input",
     "streaming_events",
 ];
+
+/// The CDC job archived exactly the rows of PostgreSQL's table (what the demo wrote there).
+fn demo_cdc_archived_every_transition(db: &duckdb::Connection, pg: &str) {
+    let mut config: postgres::Config = pg.parse().unwrap();
+    config.dbname("ai_service");
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    let mut expected: Vec<(String, String, String, String)> = client
+        .query(
+            "SELECT id::text, entity_id, from_state, to_state FROM fsm_state_transitions",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    expected.sort();
+    let mut stmt = db
+        .prepare(
+            "SELECT transition_id, entity_id, from_state, to_state FROM matih_analytics.state_transition_log",
+        )
+        .unwrap();
+    let mut archived: Vec<(String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    archived.sort();
+    assert!(expected.len() > 1000, "{}", expected.len());
+    assert_eq!(archived, expected);
+}
+
+/// The orders projection equals the seed's fold function applied here to the log's events:
+/// status of the highest version, the amount of OrderPlaced, the number of events.
+fn demo_orders_match_a_fold_of_the_log(out: &Path) {
+    let events = read_topic(
+        &embedded(&out.join("log")),
+        "domain.orders.events",
+        &BTreeMap::new(),
+    );
+    #[derive(Default, Debug, PartialEq)]
+    struct Order {
+        version: i64,
+        status: String,
+        amount: Option<String>,
+        events: i64,
+    }
+    let mut folded: BTreeMap<String, Order> = BTreeMap::new();
+    for (_, _, value) in &events {
+        let e: Value = serde_json::from_str(value).unwrap();
+        let o = folded.entry(text(&e, "entity_id").unwrap()).or_default();
+        let kind = text(&e, "event_type").unwrap();
+        let version = e["version"].as_i64().unwrap();
+        o.events += 1;
+        if kind == "OrderPlaced" {
+            o.amount = Some(format!("{:.2}", e["data"]["amount"].as_f64().unwrap()));
+        }
+        if version > o.version {
+            o.version = version;
+            o.status = match kind.as_str() {
+                "OrderPlaced" => "placed".into(),
+                "OrderCancelled" => "cancelled".into(),
+                other => other.to_lowercase().replace("order", ""),
+            };
+        }
+    }
+    let db = duckdb::Connection::open(out.join("orders.duckdb")).unwrap();
+    let mut stmt = db
+        .prepare("SELECT order_id, version, status, CAST(amount AS VARCHAR), events FROM order_current_state")
+        .unwrap();
+    let projected: BTreeMap<String, Order> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Order {
+                    version: r.get(1)?,
+                    status: r.get(2)?,
+                    amount: r.get(3)?,
+                    events: r.get(4)?,
+                },
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(folded.len() > 500, "{}", folded.len());
+    assert_eq!(projected.len(), folded.len());
+    for (id, o) in &folded {
+        assert_eq!(projected.get(id), Some(o), "order {id}");
+    }
+}
+
+/// Every Livepeer record lands in exactly one place: the malformed ones in the DLQ (each
+/// with a reason), the first of each event id in the typed table, the other copies counted
+/// in the quarantine.
+fn demo_quality_gate_routes_every_record(out: &Path, stdout: &str) {
+    let seeded = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("streaming_events ") && l.contains(" events ("))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    // "streaming_events  3000 events (12 late, 51 malformed, 52 duplicates)"
+    let before = |word: &str| -> u64 {
+        let tokens: Vec<&str> = seeded.split_whitespace().collect();
+        let at = tokens
+            .iter()
+            .position(|t| t.trim_matches(|c: char| !c.is_alphanumeric()) == word)
+            .unwrap_or_else(|| panic!("no '{word}' in {seeded}"));
+        tokens[at - 1].trim_start_matches('(').parse().unwrap()
+    };
+    let (events, malformed, duplicates) =
+        (before("events"), before("malformed"), before("duplicates"));
+    assert!(malformed > 0 && duplicates > 0, "{seeded}");
+    let log = embedded(&out.join("log"));
+    let dlq = read_topic(&log, "events.dlq.streaming_events.v1", &BTreeMap::new());
+    assert_eq!(dlq.len() as u64, malformed);
+    for (_, _, value) in &dlq {
+        let v: Value = serde_json::from_str(value).unwrap();
+        assert!(
+            v["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "{value}"
+        );
+        assert!(v["payload"].as_str().is_some(), "{value}");
+    }
+    // The quarantine's last record per event id holds how many copies arrived.
+    let mut copies: BTreeMap<String, i64> = BTreeMap::new();
+    for (_, key, value) in read_topic(
+        &log,
+        "events.quarantine.streaming_events.v1",
+        &BTreeMap::new(),
+    ) {
+        let v: Value = serde_json::from_str(&value).unwrap();
+        copies.insert(key, v["copies"].as_i64().unwrap());
+    }
+    let extra: i64 = copies.values().map(|c| c - 1).sum();
+    assert_eq!(extra as u64, duplicates);
+    let db = duckdb::Connection::open(out.join("livepeer.duckdb")).unwrap();
+    let (rows, ids): (i64, i64) = db
+        .query_row(
+            "SELECT count(*), count(DISTINCT event_id) FROM streaming_events_typed",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(rows, ids);
+    assert_eq!(rows as u64, events - malformed - duplicates);
+}
 
 fn embedded(dir: &Path) -> Cluster {
     Cluster::Embedded {
