@@ -1,0 +1,305 @@
+//! WindowJoin: Flink's window join, `TABLE(TUMBLE(...)) L [INNER|LEFT|RIGHT|FULL] JOIN
+//! TABLE(TUMBLE(...)) R ON L.window_start = R.window_start AND L.window_end = R.window_end AND
+//! L.k = R.k` (also HOP and CUMULATE, and window aggregations on either side). Each side's
+//! rows wait in their window; when the watermark reaches `window_end - 1` the window's rows
+//! are joined per key, as Flink's `WindowJoinOperator` joins them, and forgotten. The result
+//! is append-only: an outer row without a match is emitted once, padded with NULLs. A row
+//! whose window has already fired is late: dropped and counted (`late_rows_dropped`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Int64Array, Int8Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use datafusion::physical_expr::PhysicalExpr;
+use weir_api::JobMetrics;
+
+use super::join::{JoinCore, JoinType, Joined, Side};
+use super::window_assigner::event_time_millis;
+use super::TwoInputOperator;
+use crate::{Error, Result};
+
+/// A row waiting for its window: its join key, the row, and whether its key has a NULL.
+struct Waiting {
+    key: Box<[u8]>,
+    row: Box<[u8]>,
+    null_key: bool,
+}
+
+pub struct WindowJoin {
+    core: JoinCore,
+    /// The `window_end` column of each side's rows.
+    left_end: usize,
+    right_end: usize,
+    watermark: i64,
+    left: BTreeMap<i64, Vec<Waiting>>,
+    right: BTreeMap<i64, Vec<Waiting>>,
+}
+
+impl WindowJoin {
+    #[allow(clippy::too_many_arguments)]
+    pub fn try_new(
+        left_keys: Vec<Arc<dyn PhysicalExpr>>,
+        right_keys: Vec<Arc<dyn PhysicalExpr>>,
+        key_types: Vec<DataType>,
+        filter: Option<Arc<dyn PhysicalExpr>>,
+        schema: &Schema,
+        left_width: usize,
+        join_type: JoinType,
+        left_end: usize,
+        right_end: usize,
+    ) -> Result<Self> {
+        Ok(Self {
+            core: JoinCore::try_new(
+                left_keys, right_keys, key_types, filter, schema, left_width, join_type,
+            )?,
+            left_end,
+            right_end,
+            watermark: i64::MIN,
+            left: BTreeMap::new(),
+            right: BTreeMap::new(),
+        })
+    }
+
+    /// Joins the rows of one window, key by key, as Flink's window join operators do.
+    fn join_window(&self, left: &[Waiting], right: &[Waiting]) -> Result<Option<RecordBatch>> {
+        // Rows by key, keys in order of first arrival; a NULL key is a group of its own.
+        let mut groups: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
+        let mut index: HashMap<&[u8], usize> = HashMap::new();
+        for (side, rows) in [(0, left), (1, right)] {
+            for (i, w) in rows.iter().enumerate() {
+                let g = if w.null_key {
+                    groups.push((vec![], vec![]));
+                    groups.len() - 1
+                } else {
+                    *index.entry(&w.key).or_insert_with(|| {
+                        groups.push((vec![], vec![]));
+                        groups.len() - 1
+                    })
+                };
+                if side == 0 {
+                    groups[g].0.push(i);
+                } else {
+                    groups[g].1.push(i);
+                }
+            }
+        }
+        let mut pairs = Vec::new();
+        for (ls, rs) in &groups {
+            for l in ls {
+                for r in rs {
+                    pairs.push((&*left[*l].row, &*right[*r].row));
+                }
+            }
+        }
+        let ok = self.core.matches(&pairs)?;
+        let jt = self.core.join_type;
+        let mut out: Vec<Joined<'_>> = Vec::new();
+        let mut p = 0;
+        for (ls, rs) in &groups {
+            // The pair (ls[a], rs[b]) is ok[base + a * rs.len() + b].
+            let base = p;
+            p += ls.len() * rs.len();
+            let m = |a: usize, b: usize| ok[base + a * rs.len() + b];
+            match jt {
+                JoinType::Inner | JoinType::Left | JoinType::Full => {
+                    let mut right_matched = vec![false; rs.len()];
+                    for (a, l) in ls.iter().enumerate() {
+                        let mut matched = false;
+                        for (b, r) in rs.iter().enumerate() {
+                            if m(a, b) {
+                                out.push((Some(&left[*l].row), Some(&right[*r].row)));
+                                matched = true;
+                                right_matched[b] = true;
+                            }
+                        }
+                        if !matched && jt != JoinType::Inner {
+                            out.push((Some(&left[*l].row), None));
+                        }
+                    }
+                    if jt == JoinType::Full {
+                        for (b, r) in rs.iter().enumerate() {
+                            if !right_matched[b] {
+                                out.push((None, Some(&right[*r].row)));
+                            }
+                        }
+                    }
+                }
+                JoinType::Right => {
+                    for (b, r) in rs.iter().enumerate() {
+                        let mut matched = false;
+                        for (a, l) in ls.iter().enumerate() {
+                            if m(a, b) {
+                                out.push((Some(&left[*l].row), Some(&right[*r].row)));
+                                matched = true;
+                            }
+                        }
+                        if !matched {
+                            out.push((None, Some(&right[*r].row)));
+                        }
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(self.core.joined(&out)?))
+    }
+}
+
+impl TwoInputOperator for WindowJoin {
+    fn process_batch(
+        &mut self,
+        side: Side,
+        batch: RecordBatch,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
+        super::join::refuse_changelog(&batch)?;
+        let encoded = self.core.encode(side, &batch)?;
+        let (end_column, state) = match side {
+            Side::Left => (self.left_end, &mut self.left),
+            Side::Right => (self.right_end, &mut self.right),
+        };
+        let ends = event_time_millis(batch.column(end_column))?;
+        for i in 0..batch.num_rows() {
+            // A window's rows are complete once it fired: later ones are late.
+            let Some(end) = ends.is_valid(i).then(|| ends.value(i)) else {
+                metrics.late_rows_dropped += 1;
+                continue;
+            };
+            if end - 1 <= self.watermark {
+                metrics.late_rows_dropped += 1;
+                continue;
+            }
+            state.entry(end).or_default().push(Waiting {
+                key: encoded.keys.row(i).data().into(),
+                row: encoded.rows.row(i).data().into(),
+                null_key: encoded.null_key[i],
+            });
+        }
+        Ok(vec![])
+    }
+
+    fn process_watermark(
+        &mut self,
+        watermark: i64,
+        _: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
+        if watermark <= self.watermark {
+            return Ok(vec![]);
+        }
+        self.watermark = watermark;
+        // Windows whose end - 1 <= watermark fire, in order of their end.
+        let Some(bound) = watermark.checked_add(2) else {
+            let left = std::mem::take(&mut self.left);
+            let right = std::mem::take(&mut self.right);
+            return self.fire(left, right);
+        };
+        let left_rest = self.left.split_off(&bound);
+        let right_rest = self.right.split_off(&bound);
+        let left = std::mem::replace(&mut self.left, left_rest);
+        let right = std::mem::replace(&mut self.right, right_rest);
+        self.fire(left, right)
+    }
+
+    fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
+        let mut sides = vec![2i8];
+        let mut ends = vec![self.watermark];
+        let mut keys: Vec<&[u8]> = vec![&[]];
+        let mut rows: Vec<&[u8]> = vec![&[]];
+        let mut nulls = vec![false];
+        for (side, state) in [(0i8, &self.left), (1i8, &self.right)] {
+            for (end, waiting) in state {
+                for w in waiting {
+                    sides.push(side);
+                    ends.push(*end);
+                    keys.push(&w.key);
+                    rows.push(&w.row);
+                    nulls.push(w.null_key);
+                }
+            }
+        }
+        let n = sides.len();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int8Array::from(sides)),
+            Arc::new(Int64Array::from(ends)),
+            Arc::new(BinaryArray::from_iter_values(keys)),
+            Arc::new(BinaryArray::from_iter_values(rows)),
+            Arc::new(BooleanArray::from(nulls)),
+        ];
+        Ok(Some(super::batch_of(&snapshot_schema(), columns, n)?))
+    }
+
+    fn restore(&mut self, state: &RecordBatch) -> Result<()> {
+        let bad = || Error::Internal("window join: not a snapshot of a window join".into());
+        if state.schema().fields() != snapshot_schema().fields() {
+            return Err(bad());
+        }
+        let sides = state
+            .column(0)
+            .as_primitive_opt::<arrow::datatypes::Int8Type>()
+            .ok_or_else(bad)?;
+        let ends = state
+            .column(1)
+            .as_primitive_opt::<arrow::datatypes::Int64Type>()
+            .ok_or_else(bad)?;
+        let keys = state.column(2).as_binary_opt::<i32>().ok_or_else(bad)?;
+        let rows = state.column(3).as_binary_opt::<i32>().ok_or_else(bad)?;
+        let nulls = state.column(4).as_boolean_opt().ok_or_else(bad)?;
+        for i in 0..state.num_rows() {
+            let target = match sides.value(i) {
+                0 => &mut self.left,
+                1 => &mut self.right,
+                _ => {
+                    self.watermark = ends.value(i);
+                    continue;
+                }
+            };
+            target.entry(ends.value(i)).or_default().push(Waiting {
+                key: keys.value(i).into(),
+                row: rows.value(i).into(),
+                null_key: nulls.value(i),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl WindowJoin {
+    fn fire(
+        &self,
+        mut left: BTreeMap<i64, Vec<Waiting>>,
+        mut right: BTreeMap<i64, Vec<Waiting>>,
+    ) -> Result<Vec<RecordBatch>> {
+        let mut ends: Vec<i64> = left.keys().chain(right.keys()).copied().collect();
+        ends.sort_unstable();
+        ends.dedup();
+        let mut out = Vec::new();
+        for end in ends {
+            let l = left.remove(&end).unwrap_or_default();
+            let r = right.remove(&end).unwrap_or_default();
+            out.extend(self.join_window(&l, &r)?);
+        }
+        Ok(out)
+    }
+}
+
+fn snapshot_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("side", DataType::Int8, false),
+        Field::new("window_end", DataType::Int64, false),
+        Field::new("key", DataType::Binary, false),
+        Field::new("row", DataType::Binary, false),
+        Field::new("null_key", DataType::Boolean, false),
+    ]))
+}
+
+impl fmt::Display for WindowJoin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WindowJoin ({}): ", self.core.join_type.name())?;
+        super::join::describe_core(&self.core, f)
+    }
+}
