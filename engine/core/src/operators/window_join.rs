@@ -303,3 +303,122 @@ impl fmt::Display for WindowJoin {
         super::join::describe_core(&self.core, f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operators::join::tests::{key, lines};
+    use arrow::array::{Int64Array, StringArray, TimestampMillisecondArray};
+    use arrow::datatypes::TimeUnit;
+
+    fn side_fields(prefix: &str) -> Vec<Field> {
+        vec![
+            Field::new(format!("{prefix}k"), DataType::Utf8, true),
+            Field::new(format!("{prefix}v"), DataType::Int64, true),
+            Field::new(
+                format!("{prefix}window_end"),
+                DataType::Timestamp(TimeUnit::Millisecond, None),
+                true,
+            ),
+        ]
+    }
+
+    /// Rows `(key, value, window_end)` of one side.
+    fn rows(prefix: &str, rows: &[(&str, i64, i64)]) -> RecordBatch {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+            Arc::new(TimestampMillisecondArray::from_iter_values(
+                rows.iter().map(|r| r.2),
+            )),
+        ];
+        RecordBatch::try_new(Arc::new(Schema::new(side_fields(prefix))), columns).unwrap()
+    }
+
+    fn join(join_type: JoinType) -> WindowJoin {
+        let mut fields = side_fields("l");
+        fields.extend(side_fields("r"));
+        WindowJoin::try_new(
+            key(0),
+            key(0),
+            vec![DataType::Utf8],
+            None,
+            &Schema::new(fields),
+            3,
+            join_type,
+            2,
+            2,
+        )
+        .unwrap()
+    }
+
+    enum Step {
+        Rows(Side, RecordBatch),
+        Watermark(i64),
+    }
+
+    fn script() -> Vec<Step> {
+        vec![
+            Step::Rows(
+                Side::Left,
+                rows("l", &[("a", 1, 10), ("b", 2, 10), ("a", 3, 20)]),
+            ),
+            Step::Rows(Side::Right, rows("r", &[("a", 10, 10), ("c", 30, 10)])),
+            Step::Watermark(5),
+            // Snapshot here in the test below.
+            Step::Rows(Side::Right, rows("r", &[("a", 11, 20), ("b", 21, 10)])),
+            Step::Watermark(9),
+            // The window ending at 10 has fired: these are late.
+            Step::Rows(Side::Left, rows("l", &[("c", 4, 10)])),
+            Step::Rows(Side::Right, rows("r", &[("b", 22, 10)])),
+            Step::Watermark(i64::MAX),
+        ]
+    }
+
+    fn run(op: &mut WindowJoin, steps: Vec<Step>, m: &mut JobMetrics) -> Vec<String> {
+        let mut out = Vec::new();
+        for step in steps {
+            out.extend(match step {
+                Step::Rows(side, b) => op.process_batch(side, b, m).unwrap(),
+                Step::Watermark(wm) => op.process_watermark(wm, m).unwrap(),
+            });
+        }
+        lines(&out)
+    }
+
+    #[test]
+    fn windows_join_when_the_watermark_passes_their_end_and_late_rows_are_dropped() {
+        let mut m = JobMetrics::default();
+        let out = run(&mut join(JoinType::Full), script(), &mut m);
+        let w10 = "1970-01-01 00:00:00.010";
+        let w20 = "1970-01-01 00:00:00.020";
+        assert_eq!(
+            out,
+            [
+                format!("+I a 1 {w10} a 10 {w10}"),
+                format!("+I b 2 {w10} b 21 {w10}"),
+                format!("+I NULL NULL NULL c 30 {w10}"),
+                format!("+I a 3 {w20} a 11 {w20}"),
+            ]
+        );
+        assert_eq!(m.late_rows_dropped, 2);
+    }
+
+    #[test]
+    fn snapshot_and_restore_mid_stream_give_the_same_output() {
+        let mut m = JobMetrics::default();
+        let expected = run(&mut join(JoinType::Left), script(), &mut m);
+        let mut steps = script();
+        let rest = steps.split_off(3);
+        let mut first = join(JoinType::Left);
+        let mut got = run(&mut first, steps, &mut m);
+        let state = first.snapshot().unwrap().unwrap();
+        let mut restored = join(JoinType::Left);
+        restored.restore(&state).unwrap();
+        let mut late = JobMetrics::default();
+        got.extend(run(&mut restored, rest, &mut late));
+        assert_eq!(got, expected);
+        // The restored watermark still makes the late rows late.
+        assert_eq!(late.late_rows_dropped, 2);
+    }
+}
