@@ -766,6 +766,12 @@ impl Converter<'_> {
             let (Some(()), Some((left_end, right_end))) = window_bounds else {
                 return Err(self.unsupported(window_join_needs, Some(Keyword::JOIN)));
             };
+            if let crate::sql::query::WindowKind::Session { .. } = lw.kind {
+                return Err(Error::Unsupported {
+                    construct: "SESSION windows in a window join".into(),
+                    span: lw.span,
+                });
+            }
             if lw.kind != rw.kind {
                 return Err(Error::Sql {
                     message: format!(
