@@ -311,28 +311,53 @@ impl JoinCore {
 /// A stored row: its copies and, on an outer side, how many rows of the other side it
 /// matches (Flink's "number of associations").
 struct Record {
-    row: Box<[u8]>,
+    row: Arc<[u8]>,
     count: u64,
     associations: u64,
     written: Instant,
 }
 
-/// One side's rows by join key, in arrival order.
+/// The rows of one key, in arrival order (a removed row's place goes to the last one), and
+/// where each distinct row is.
+#[derive(Default)]
+struct KeyRows {
+    records: Vec<Record>,
+    position: HashMap<Arc<[u8]>, usize>,
+}
+
+impl KeyRows {
+    fn push(&mut self, record: Record) {
+        self.position.insert(record.row.clone(), self.records.len());
+        self.records.push(record);
+    }
+
+    fn reindex(&mut self) {
+        self.position = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.row.clone(), i))
+            .collect();
+    }
+}
+
+/// One side's rows by join key.
 #[derive(Default)]
 struct SideState {
-    by_key: HashMap<Box<[u8]>, Vec<Record>>,
+    by_key: HashMap<Box<[u8]>, KeyRows>,
 }
 
 impl SideState {
     fn add(&mut self, key: &[u8], row: &[u8], associations: u64, now: Instant) {
-        let records = self.by_key.entry(key.into()).or_default();
-        match records.iter_mut().find(|r| *r.row == *row) {
-            Some(r) => {
+        let rows = self.by_key.entry(key.into()).or_default();
+        match rows.position.get(row) {
+            Some(&i) => {
+                let r = &mut rows.records[i];
                 r.count += 1;
                 r.associations = associations;
                 r.written = now;
             }
-            None => records.push(Record {
+            None => rows.push(Record {
                 row: row.into(),
                 count: 1,
                 associations,
@@ -344,32 +369,42 @@ impl SideState {
     /// Removes one copy of `row`; a retraction of a row never added changes nothing, as in
     /// Flink.
     fn retract(&mut self, key: &[u8], row: &[u8], now: Instant) {
-        let Some(records) = self.by_key.get_mut(key) else {
+        let Some(rows) = self.by_key.get_mut(key) else {
             return;
         };
-        if let Some(i) = records.iter().position(|r| *r.row == *row) {
-            records[i].count -= 1;
-            records[i].written = now;
-            if records[i].count == 0 {
-                records.remove(i);
+        if let Some(&i) = rows.position.get(row) {
+            let r = &mut rows.records[i];
+            r.count -= 1;
+            r.written = now;
+            if r.count == 0 {
+                rows.position.remove(row);
+                rows.records.swap_remove(i);
+                if let Some(moved) = rows.records.get(i) {
+                    rows.position.insert(moved.row.clone(), i);
+                }
             }
         }
-        if records.is_empty() {
+        if rows.records.is_empty() {
             self.by_key.remove(key);
         }
     }
 
     fn expire(&mut self, ttl: Duration, now: Instant) {
-        self.by_key.retain(|_, records| {
-            records.retain(|r| now.duration_since(r.written) <= ttl);
-            !records.is_empty()
+        self.by_key.retain(|_, rows| {
+            let before = rows.records.len();
+            rows.records
+                .retain(|r| now.duration_since(r.written) <= ttl);
+            if rows.records.len() != before {
+                rows.reindex();
+            }
+            !rows.records.is_empty()
         });
     }
 
     fn rows(&self) -> usize {
         self.by_key
             .values()
-            .flatten()
+            .flat_map(|k| &k.records)
             .map(|r| r.count as usize)
             .sum()
     }
@@ -487,7 +522,11 @@ impl TwoInputOperator for StreamingJoin {
             if encoded.null_key[i] {
                 continue;
             }
-            let Some(records) = other.by_key.get(encoded.keys.row(i).data()) else {
+            let Some(records) = other
+                .by_key
+                .get(encoded.keys.row(i).data())
+                .map(|k| &k.records)
+            else {
                 continue;
             };
             let row = encoded.rows.row(i).data();
@@ -522,7 +561,7 @@ impl TwoInputOperator for StreamingJoin {
             let row = encoded.rows.row(i).data();
             let records = other.by_key.get_mut(key);
             let records = match records {
-                Some(r) if !matched.is_empty() => r.as_mut_slice(),
+                Some(r) if !matched.is_empty() => r.records.as_mut_slice(),
                 _ => &mut [],
             };
             let total: u64 = matched.iter().map(|j| records[*j].count).sum();
@@ -603,8 +642,8 @@ impl TwoInputOperator for StreamingJoin {
         let mut counts = Vec::new();
         let mut associations = Vec::new();
         for (side, state) in [(0i8, &self.left), (1i8, &self.right)] {
-            for (key, records) in &state.by_key {
-                for r in records {
+            for (key, rows_of_key) in &state.by_key {
+                for r in &rows_of_key.records {
                     sides.push(side);
                     keys.push(key);
                     rows.push(&r.row);
