@@ -28,6 +28,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
 
 use super::group_aggregate::{is_changelog, row_kinds, without_op, RowKind, OP_COLUMN};
+use super::state::{SnapshotBuilder, SnapshotReader};
 use super::TwoInputOperator;
 use crate::{Error, Result};
 
@@ -641,6 +642,7 @@ impl TwoInputOperator for StreamingJoin {
         let mut rows: Vec<&[u8]> = Vec::new();
         let mut counts = Vec::new();
         let mut associations = Vec::new();
+        let mut written = Vec::new();
         for (side, state) in [(0i8, &self.left), (1i8, &self.right)] {
             for (key, rows_of_key) in &state.by_key {
                 for r in &rows_of_key.records {
@@ -649,41 +651,44 @@ impl TwoInputOperator for StreamingJoin {
                     rows.push(&r.row);
                     counts.push(r.count);
                     associations.push(r.associations);
+                    written.push(r.written);
                 }
             }
         }
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int8Array::from(sides)),
-            Arc::new(BinaryArray::from_iter_values(keys)),
-            Arc::new(BinaryArray::from_iter_values(rows)),
-            Arc::new(UInt64Array::from(counts)),
-            Arc::new(UInt64Array::from(associations)),
-        ];
-        let rows = columns[0].len();
-        Ok(Some(super::batch_of(&snapshot_schema(), columns, rows)?))
+        let mut b = SnapshotBuilder::new(SNAPSHOT_KIND, sides.len());
+        b.column("__side", Arc::new(Int8Array::from(sides)));
+        b.column("__key", Arc::new(BinaryArray::from_iter_values(keys)));
+        b.column("__row", Arc::new(BinaryArray::from_iter_values(rows)));
+        b.column("__count", Arc::new(UInt64Array::from(counts)));
+        b.column("__associations", Arc::new(UInt64Array::from(associations)));
+        b.last_access(written.into_iter());
+        Ok(Some(b.finish()?))
     }
 
     fn restore(&mut self, state: &RecordBatch) -> Result<()> {
-        let bad = || Error::Internal("join: not a snapshot of a regular join".into());
-        if state.schema().fields() != snapshot_schema().fields() {
-            return Err(bad());
-        }
-        let sides = state
-            .column(0)
+        let r = SnapshotReader::new(state, SNAPSHOT_KIND)?;
+        let bad = |c: &str| Error::Data(format!("a join snapshot with a bad column {c}"));
+        let sides = r
+            .column("__side")?
             .as_primitive_opt::<arrow::datatypes::Int8Type>()
-            .ok_or_else(bad)?;
-        let keys = state.column(1).as_binary_opt::<i32>().ok_or_else(bad)?;
-        let rows = state.column(2).as_binary_opt::<i32>().ok_or_else(bad)?;
-        let counts = state
-            .column(3)
+            .ok_or_else(|| bad("__side"))?;
+        let keys = r
+            .column("__key")?
+            .as_binary_opt::<i32>()
+            .ok_or_else(|| bad("__key"))?;
+        let rows = r
+            .column("__row")?
+            .as_binary_opt::<i32>()
+            .ok_or_else(|| bad("__row"))?;
+        let counts = r
+            .column("__count")?
             .as_primitive_opt::<arrow::datatypes::UInt64Type>()
-            .ok_or_else(bad)?;
-        let associations = state
-            .column(4)
+            .ok_or_else(|| bad("__count"))?;
+        let associations = r
+            .column("__associations")?
             .as_primitive_opt::<arrow::datatypes::UInt64Type>()
-            .ok_or_else(bad)?;
-        let now = Instant::now();
-        for i in 0..state.num_rows() {
+            .ok_or_else(|| bad("__associations"))?;
+        for (i, written) in r.last_access()?.into_iter().enumerate() {
             let target = if sides.value(i) == 0 {
                 &mut self.left
             } else {
@@ -697,22 +702,15 @@ impl TwoInputOperator for StreamingJoin {
                     row: rows.value(i).into(),
                     count: counts.value(i),
                     associations: associations.value(i),
-                    written: now,
+                    written,
                 });
         }
         Ok(())
     }
 }
 
-fn snapshot_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("side", DataType::Int8, false),
-        Field::new("key", DataType::Binary, false),
-        Field::new("row", DataType::Binary, false),
-        Field::new("count", DataType::UInt64, false),
-        Field::new("associations", DataType::UInt64, false),
-    ]))
-}
+/// The operator kind named in a regular join's snapshot.
+const SNAPSHOT_KIND: &str = "StreamingJoin";
 
 impl fmt::Display for StreamingJoin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

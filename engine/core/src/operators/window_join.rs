@@ -10,13 +10,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Int64Array, Int8Array};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::{Array, AsArray, BinaryArray, BooleanArray, Int64Array, Int8Array};
+use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::RecordBatch;
 use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
 
 use super::join::{JoinCore, JoinType, Joined, Side};
+use super::state::{SnapshotBuilder, SnapshotReader};
 use super::window_assigner::event_time_millis;
 use super::TwoInputOperator;
 use crate::{Error, Result};
@@ -206,11 +207,11 @@ impl TwoInputOperator for WindowJoin {
     }
 
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
-        let mut sides = vec![2i8];
-        let mut ends = vec![self.watermark];
-        let mut keys: Vec<&[u8]> = vec![&[]];
-        let mut rows: Vec<&[u8]> = vec![&[]];
-        let mut nulls = vec![false];
+        let mut sides = Vec::new();
+        let mut ends = Vec::new();
+        let mut keys: Vec<&[u8]> = Vec::new();
+        let mut rows: Vec<&[u8]> = Vec::new();
+        let mut nulls = Vec::new();
         for (side, state) in [(0i8, &self.left), (1i8, &self.right)] {
             for (end, waiting) in state {
                 for w in waiting {
@@ -222,41 +223,47 @@ impl TwoInputOperator for WindowJoin {
                 }
             }
         }
-        let n = sides.len();
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(Int8Array::from(sides)),
-            Arc::new(Int64Array::from(ends)),
-            Arc::new(BinaryArray::from_iter_values(keys)),
-            Arc::new(BinaryArray::from_iter_values(rows)),
-            Arc::new(BooleanArray::from(nulls)),
-        ];
-        Ok(Some(super::batch_of(&snapshot_schema(), columns, n)?))
+        let mut b = SnapshotBuilder::new(SNAPSHOT_KIND, sides.len());
+        b.column("__side", Arc::new(Int8Array::from(sides)));
+        b.column("__window_end", Arc::new(Int64Array::from(ends)));
+        b.column("__key", Arc::new(BinaryArray::from_iter_values(keys)));
+        b.column("__row", Arc::new(BinaryArray::from_iter_values(rows)));
+        b.column("__null_key", Arc::new(BooleanArray::from(nulls)));
+        b.meta(WATERMARK_KEY, self.watermark);
+        Ok(Some(b.finish()?))
     }
 
     fn restore(&mut self, state: &RecordBatch) -> Result<()> {
-        let bad = || Error::Internal("window join: not a snapshot of a window join".into());
-        if state.schema().fields() != snapshot_schema().fields() {
-            return Err(bad());
-        }
-        let sides = state
-            .column(0)
+        let r = SnapshotReader::new(state, SNAPSHOT_KIND)?;
+        let bad = |c: &str| Error::Data(format!("a window join snapshot with a bad column {c}"));
+        let sides = r
+            .column("__side")?
             .as_primitive_opt::<arrow::datatypes::Int8Type>()
-            .ok_or_else(bad)?;
-        let ends = state
-            .column(1)
+            .ok_or_else(|| bad("__side"))?;
+        let ends = r
+            .column("__window_end")?
             .as_primitive_opt::<arrow::datatypes::Int64Type>()
-            .ok_or_else(bad)?;
-        let keys = state.column(2).as_binary_opt::<i32>().ok_or_else(bad)?;
-        let rows = state.column(3).as_binary_opt::<i32>().ok_or_else(bad)?;
-        let nulls = state.column(4).as_boolean_opt().ok_or_else(bad)?;
-        for i in 0..state.num_rows() {
-            let target = match sides.value(i) {
-                0 => &mut self.left,
-                1 => &mut self.right,
-                _ => {
-                    self.watermark = ends.value(i);
-                    continue;
-                }
+            .ok_or_else(|| bad("__window_end"))?;
+        let keys = r
+            .column("__key")?
+            .as_binary_opt::<i32>()
+            .ok_or_else(|| bad("__key"))?;
+        let rows = r
+            .column("__row")?
+            .as_binary_opt::<i32>()
+            .ok_or_else(|| bad("__row"))?;
+        let nulls = r
+            .column("__null_key")?
+            .as_boolean_opt()
+            .ok_or_else(|| bad("__null_key"))?;
+        if let Some(wm) = r.meta_i64(WATERMARK_KEY)? {
+            self.watermark = wm;
+        }
+        for i in 0..r.rows() {
+            let target = if sides.value(i) == 0 {
+                &mut self.left
+            } else {
+                &mut self.right
             };
             target.entry(ends.value(i)).or_default().push(Waiting {
                 key: keys.value(i).into(),
@@ -267,6 +274,10 @@ impl TwoInputOperator for WindowJoin {
         Ok(())
     }
 }
+
+/// The operator kind named in a window join's snapshot, and its watermark's metadata key.
+const SNAPSHOT_KIND: &str = "WindowJoin";
+const WATERMARK_KEY: &str = "weir.watermark";
 
 impl WindowJoin {
     fn fire(
@@ -287,16 +298,6 @@ impl WindowJoin {
     }
 }
 
-fn snapshot_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("side", DataType::Int8, false),
-        Field::new("window_end", DataType::Int64, false),
-        Field::new("key", DataType::Binary, false),
-        Field::new("row", DataType::Binary, false),
-        Field::new("null_key", DataType::Boolean, false),
-    ]))
-}
-
 impl fmt::Display for WindowJoin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "WindowJoin ({}): ", self.core.join_type.name())?;
@@ -308,8 +309,8 @@ impl fmt::Display for WindowJoin {
 mod tests {
     use super::*;
     use crate::operators::join::tests::{key, lines};
-    use arrow::array::{Int64Array, StringArray, TimestampMillisecondArray};
-    use arrow::datatypes::TimeUnit;
+    use arrow::array::{ArrayRef, StringArray, TimestampMillisecondArray};
+    use arrow::datatypes::{Field, TimeUnit};
 
     fn side_fields(prefix: &str) -> Vec<Field> {
         vec![
