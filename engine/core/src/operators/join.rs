@@ -954,6 +954,43 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn restored_rows_keep_their_age_and_other_kinds_are_refused() {
+        let mut m = JobMetrics::default();
+        let ttl = Some(Duration::from_millis(30));
+        let mut first = join(JoinType::Inner, false, ttl);
+        first
+            .process_batch(Side::Left, rows("l", &[("a", 1)], None), &mut m)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(60));
+        let state = first.snapshot().unwrap().unwrap();
+        let mut restored = join(JoinType::Inner, false, ttl);
+        restored.restore(&state).unwrap();
+        assert_eq!(restored.state_rows(), 1);
+        // The row was last written 60 ms ago, longer than the TTL: it no longer matches.
+        let out = restored
+            .process_batch(Side::Right, rows("r", &[("a", 10)], None), &mut m)
+            .unwrap();
+        assert!(out.is_empty());
+        let mut window_join = crate::operators::window_join::WindowJoin::try_new(
+            key(0),
+            key(0),
+            vec![DataType::Utf8],
+            None,
+            &join_schema(),
+            2,
+            JoinType::Inner,
+            1,
+            1,
+        )
+        .unwrap();
+        let err = window_join.restore(&state).unwrap_err().to_string();
+        assert!(
+            err.contains("cannot restore a StreamingJoin snapshot into a WindowJoin"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn inner_join_of_appends_is_append_only() {
         let mut m = JobMetrics::default();
         let mut op = join(JoinType::Inner, false, None);
