@@ -572,7 +572,13 @@ pub fn run(
                 };
                 let source = open(def)?;
                 sides.push(Side {
-                    input: TableInput::new(source, side.source, side.operators, None, config)?,
+                    input: TableInput::new(
+                        source,
+                        side.source,
+                        side.operators,
+                        side.window.as_ref(),
+                        config,
+                    )?,
                     done: false,
                     idle: false,
                     watermark: i64::MIN,
@@ -588,6 +594,8 @@ pub fn run(
                 }
                 let draining =
                     request == StopRequest::Drain && sides.iter().all(|s| s.done || s.idle);
+                // Each side's view of the other side's watermark.
+                let mut other_watermark = [sides[1].watermark, sides[0].watermark];
                 for (i, side) in sides.iter_mut().enumerate() {
                     if side.done {
                         continue;
@@ -619,22 +627,29 @@ pub fn run(
                     for event in events {
                         match event {
                             Event::Batch(b) => {
-                                for joined in join.process(which, b, metrics)? {
+                                for joined in join.process_batch(which, b, metrics)? {
                                     let out = push_batch(&mut operators, joined, metrics)?;
                                     emit(out, metrics, sink)?;
                                 }
                             }
-                            Event::Watermark(wm) => side.watermark = side.watermark.max(wm),
+                            Event::Watermark(wm) => {
+                                side.watermark = side.watermark.max(wm);
+                                // The join's watermark is the smaller of its inputs'.
+                                let combined = side.watermark.min(other_watermark[i]);
+                                if combined > watermark {
+                                    watermark = combined;
+                                    for joined in join.process_watermark(watermark, metrics)? {
+                                        let out = push_batch(&mut operators, joined, metrics)?;
+                                        emit(out, metrics, sink)?;
+                                    }
+                                    let out = push_watermark(&mut operators, watermark, metrics)?;
+                                    emit(out, metrics, sink)?;
+                                }
+                            }
                         }
                     }
                     drain_late_rows(&mut side.input.operators, late.as_deref_mut())?;
-                }
-                // The join's watermark is the smaller of its inputs'.
-                let combined = sides.iter().map(|s| s.watermark).min().unwrap_or(i64::MIN);
-                if combined > watermark {
-                    watermark = combined;
-                    let out = push_watermark(&mut operators, watermark, metrics)?;
-                    emit(out, metrics, sink)?;
+                    other_watermark[1 - i] = side.watermark;
                 }
                 drain_late_rows(&mut operators, late.as_deref_mut())?;
                 if checkpoints.due() {

@@ -59,11 +59,11 @@ pub enum PlannedSource {
     Join(Box<JoinPlan>),
 }
 
-/// An inner equi-join: each side is a table with its own operators.
+/// A join of two tables, each with its own operators: a regular join or a window join.
 pub struct JoinPlan {
     pub left: PlannedQuery,
     pub right: PlannedQuery,
-    pub join: crate::operators::join::SymmetricHashJoin,
+    pub join: Box<dyn crate::operators::TwoInputOperator>,
 }
 
 impl PlannedSource {
@@ -250,6 +250,49 @@ fn row_number_limit(predicate: &Expr) -> Option<(String, usize)> {
     Some((c.name.clone(), usize::try_from(limit).ok()?))
 }
 
+/// The tables a plan scans.
+fn scanned_tables(plan: &LogicalPlan) -> Vec<String> {
+    match plan {
+        LogicalPlan::TableScan(scan) => vec![reference_key(&scan.table_name)],
+        other => other
+            .inputs()
+            .into_iter()
+            .flat_map(scanned_tables)
+            .collect(),
+    }
+}
+
+/// Whether a plan aggregates.
+fn has_aggregate(plan: &LogicalPlan) -> bool {
+    matches!(plan, LogicalPlan::Aggregate(_)) || plan.inputs().into_iter().any(has_aggregate)
+}
+
+/// `window_start` or `window_end` when `column` of `plan` passes one of a window TVF's
+/// bounds through unchanged (renamed, filtered, grouped by).
+fn window_origin(plan: &LogicalPlan, column: &str) -> Option<&'static str> {
+    let through = |exprs: &[Expr], schema: &DFSchema, input: &LogicalPlan| {
+        exprs.iter().zip(schema.fields()).find_map(|(e, f)| {
+            if f.name() != column {
+                return None;
+            }
+            match e.clone().unalias() {
+                Expr::Column(c) => window_origin(input, &c.name),
+                _ => None,
+            }
+        })
+    };
+    match plan {
+        LogicalPlan::SubqueryAlias(s) => window_origin(&s.input, column),
+        LogicalPlan::Filter(f) => window_origin(&f.input, column),
+        LogicalPlan::Projection(p) => through(&p.expr, &p.schema, &p.input),
+        LogicalPlan::Aggregate(a) => through(&a.group_expr, &a.schema, &a.input),
+        LogicalPlan::TableScan(_) => [WINDOW_START, WINDOW_END]
+            .into_iter()
+            .find(|w| *w == column),
+        _ => None,
+    }
+}
+
 /// The Window output column that `column` of `plan` passes through unchanged, if any.
 fn window_column(plan: &LogicalPlan, column: &str) -> Option<String> {
     match plan {
@@ -326,6 +369,11 @@ struct Converter<'a> {
     catalog: &'a HashMap<String, TableDef>,
     shapes: &'a HashMap<String, Shape>,
     window: Option<&'a WindowSpec>,
+    /// The two window TVFs of a window join, handed to the join's sides.
+    join_windows: &'a [WindowSpec],
+    /// HOP and CUMULATE windows are used themselves (a window join without aggregation):
+    /// rows are expanded into their windows at the scan.
+    expand_windows: bool,
     tokens: &'a [TokenWithSpan],
     span: Span,
     props: ExecutionProps,
@@ -350,7 +398,10 @@ impl Converter<'_> {
         let Some(spec) = self.window else {
             return Ok(());
         };
-        if self.aggregated || matches!(spec.kind, crate::sql::query::WindowKind::Tumble { .. }) {
+        if self.aggregated
+            || self.expand_windows
+            || matches!(spec.kind, crate::sql::query::WindowKind::Tumble { .. })
+        {
             return Ok(());
         }
         for e in exprs {
@@ -459,6 +510,24 @@ impl Converter<'_> {
                         Arc::new(scan.projected_schema.as_arrow().clone()),
                     )));
                 }
+                if let (Some(spec), true) = (self.window, self.expand_windows) {
+                    let schema = scan.projected_schema.as_arrow();
+                    if let (
+                        crate::sql::query::WindowKind::Hop { .. }
+                        | crate::sql::query::WindowKind::Cumulate { .. },
+                        Ok(start),
+                    ) = (spec.kind, schema.index_of(WINDOW_START))
+                    {
+                        self.operators.push(Box::new(
+                            crate::operators::window_assigner::WindowExpand::new(
+                                start,
+                                schema.index_of(WINDOW_END).ok(),
+                                schema.index_of(WINDOW_TIME).ok(),
+                                spec.kind,
+                            ),
+                        ));
+                    }
+                }
                 self.source = Some(PlannedSource::Table {
                     def,
                     computed,
@@ -535,18 +604,26 @@ impl Converter<'_> {
         }
     }
 
-    /// An inner equi-join of two tables (each with its own filters and projections).
+    /// A join of two tables (each with its own filters and projections): a regular equi-join
+    /// (INNER, LEFT, RIGHT, FULL), or a window join when both sides are window TVFs joined on
+    /// their `window_start` and `window_end`.
     fn join(&mut self, j: &datafusion::logical_expr::Join) -> Result<()> {
-        use datafusion::logical_expr::JoinType;
-        if j.join_type != JoinType::Inner {
-            return Err(self.unsupported(
-                &format!(
-                    "{} joins (only inner joins run today)",
-                    j.join_type.to_string().to_uppercase()
-                ),
-                Some(Keyword::JOIN),
-            ));
-        }
+        use crate::operators::join::JoinType;
+        let join_type = match j.join_type {
+            datafusion::logical_expr::JoinType::Inner => JoinType::Inner,
+            datafusion::logical_expr::JoinType::Left => JoinType::Left,
+            datafusion::logical_expr::JoinType::Right => JoinType::Right,
+            datafusion::logical_expr::JoinType::Full => JoinType::Full,
+            other => {
+                return Err(self.unsupported(
+                    &format!(
+                        "{} joins (INNER, LEFT, RIGHT and FULL joins run)",
+                        other.to_string().to_uppercase()
+                    ),
+                    Some(Keyword::JOIN),
+                ))
+            }
+        };
         // Equalities between the two sides in ON are the join keys; the rest filters matches.
         let mut on: Vec<(Expr, Expr)> = j.on.clone();
         let mut residual = Vec::new();
@@ -584,13 +661,30 @@ impl Converter<'_> {
         }
         let residual = datafusion::logical_expr::utils::conjunction(residual);
         if self.window.is_some() {
-            return Err(self.unsupported("windows over joins", Some(Keyword::JOIN)));
+            return Err(self.unsupported(
+                "a window TVF on one side of a join (a window join needs one on both sides)",
+                Some(Keyword::JOIN),
+            ));
         }
-        let side = |this: &Self, plan: &LogicalPlan| -> Result<PlannedQuery> {
+        // A window join: each side reads one of the two window TVFs.
+        let side_window = |plan: &LogicalPlan| -> Option<&WindowSpec> {
+            let tables = scanned_tables(plan);
+            self.join_windows
+                .iter()
+                .find(|w| w.table.as_ref().is_some_and(|t| tables.contains(t)))
+        };
+        let windows = (side_window(&j.left), side_window(&j.right));
+        let windowed = !self.join_windows.is_empty();
+        let side = |this: &Self,
+                    plan: &LogicalPlan,
+                    window: Option<&WindowSpec>|
+         -> Result<(PlannedQuery, Option<String>)> {
             let mut sub = Converter {
                 catalog: this.catalog,
                 shapes: this.shapes,
-                window: None,
+                window,
+                join_windows: &[],
+                expand_windows: window.is_some() && !has_aggregate(plan),
                 tokens: this.tokens,
                 span: this.span,
                 props: ExecutionProps::new(),
@@ -603,12 +697,6 @@ impl Converter<'_> {
                 row_number_dropped: None,
             };
             sub.convert(plan)?;
-            if let Some(node) = &sub.updating {
-                return Err(this.unsupported(
-                    &format!("joining the updating result of {node}"),
-                    Some(Keyword::JOIN),
-                ));
-            }
             let source = sub
                 .source
                 .ok_or_else(|| Error::Internal("a join input without a source".into()))?;
@@ -618,20 +706,36 @@ impl Converter<'_> {
                     Some(Keyword::JOIN),
                 ));
             }
-            Ok(PlannedQuery {
-                source,
-                operators: sub.operators,
-                schema: Arc::new(plan.schema().as_arrow().clone()),
-                window: None,
-                updating: None,
-            })
+            Ok((
+                PlannedQuery {
+                    source,
+                    operators: sub.operators,
+                    schema: Arc::new(plan.schema().as_arrow().clone()),
+                    window: window.cloned(),
+                    updating: sub.updating.clone(),
+                },
+                sub.updating,
+            ))
         };
-        let left = side(self, &j.left)?;
-        let right = side(self, &j.right)?;
+        let (left, left_updating) = side(self, &j.left, windows.0)?;
+        let (right, right_updating) = side(self, &j.right, windows.1)?;
         let mut left_keys = Vec::new();
         let mut right_keys = Vec::new();
         let mut key_types = Vec::new();
+        let mut window_bounds = (None, None);
         for (l, r) in &on {
+            if let (Expr::Column(lc), Expr::Column(rc)) = (l, r) {
+                let lo = window_origin(&j.left, &lc.name);
+                if lo.is_some() && lo == window_origin(&j.right, &rc.name) {
+                    let at = |plan: &LogicalPlan, c| plan.schema().index_of_column(c).ok();
+                    match lo {
+                        Some(WINDOW_START) => window_bounds.0 = Some(()),
+                        _ => {
+                            window_bounds.1 = at(&j.left, lc).zip(at(&j.right, rc));
+                        }
+                    }
+                }
+            }
             let lp = self.physical(l, j.left.schema())?;
             let rp = self.physical(r, j.right.schema())?;
             let lt = lp
@@ -652,14 +756,58 @@ impl Converter<'_> {
             Some(f) => Some(self.physical(f, &j.schema)?),
             None => None,
         };
-        let join = crate::operators::join::SymmetricHashJoin::try_new(
-            left_keys,
-            right_keys,
-            key_types,
-            filter,
-            Arc::new(j.schema.as_arrow().clone()),
-            j.left.schema().fields().len(),
-        )?;
+        let schema = j.schema.as_arrow();
+        let left_width = j.left.schema().fields().len();
+        let join: Box<dyn crate::operators::TwoInputOperator> = if windowed {
+            let window_join_needs = "a join of window TVFs is a window join: both sides must be window TVFs of the same window, joined ON L.window_start = R.window_start AND L.window_end = R.window_end";
+            let (Some(lw), Some(rw)) = windows else {
+                return Err(self.unsupported(window_join_needs, Some(Keyword::JOIN)));
+            };
+            let (Some(()), Some((left_end, right_end))) = window_bounds else {
+                return Err(self.unsupported(window_join_needs, Some(Keyword::JOIN)));
+            };
+            if let crate::sql::query::WindowKind::Session { .. } = lw.kind {
+                return Err(Error::Unsupported {
+                    construct: "SESSION windows in a window join".into(),
+                    span: lw.span,
+                });
+            }
+            if lw.kind != rw.kind {
+                return Err(Error::Sql {
+                    message: format!(
+                        "a window join needs the same window on both sides, but they are {} and {}",
+                        lw, rw
+                    ),
+                    span: rw.span,
+                });
+            }
+            if let Some(node) = left_updating.as_ref().or(right_updating.as_ref()) {
+                return Err(self.unsupported(
+                    &format!("a window join of the updating result of {node}"),
+                    Some(Keyword::JOIN),
+                ));
+            }
+            Box::new(crate::operators::window_join::WindowJoin::try_new(
+                left_keys, right_keys, key_types, filter, schema, left_width, join_type, left_end,
+                right_end,
+            )?)
+        } else {
+            let join = crate::operators::join::StreamingJoin::try_new(
+                left_keys,
+                right_keys,
+                key_types,
+                filter,
+                schema,
+                left_width,
+                join_type,
+                left_updating.is_some() || right_updating.is_some(),
+                self.options.state_ttl,
+            )?;
+            if join.updating() {
+                self.updating = Some(format!("{join}"));
+            }
+            Box::new(join)
+        };
         self.source = Some(PlannedSource::Join(Box::new(JoinPlan {
             left,
             right,
@@ -1268,29 +1416,24 @@ pub fn plan_query(
         let shape = table_shape(def)?;
         let schema = shape.schema.as_ref().clone();
         shapes.insert(name.clone(), shape);
-        let windowed = match &parsed.window {
-            Some(w) => w.table.as_deref().is_none_or(|t| t == name),
-            None => false,
-        };
-        let schema = if windowed {
-            // The window columns: computed by the WindowAssigner at the source.
-            let column = schema.fields().iter().position(|f| {
+        let window = parsed
+            .window
+            .iter()
+            .find(|w| w.table.as_deref().is_none_or(|t| t == name))
+            .or_else(|| {
                 parsed
-                    .window
-                    .as_ref()
-                    .is_some_and(|w| &w.time_column == f.name())
+                    .join_windows
+                    .iter()
+                    .find(|w| w.table.as_deref() == Some(name.as_str()))
             });
+        let schema = if let Some(window) = window {
+            // The window columns: computed by the WindowAssigner at the source.
+            let column = schema
+                .fields()
+                .iter()
+                .position(|f| &window.time_column == f.name());
             match column {
-                Some(i) => WindowAssigner::new(
-                    &schema,
-                    i,
-                    parsed
-                        .window
-                        .as_ref()
-                        .map(|w| w.kind)
-                        .ok_or_else(|| Error::Internal("window vanished".into()))?,
-                )
-                .schema(),
+                Some(i) => WindowAssigner::new(&schema, i, window.kind).schema(),
                 None => Arc::new(schema),
             }
         } else {
@@ -1307,6 +1450,8 @@ pub fn plan_query(
         catalog,
         shapes: &shapes,
         window: parsed.window.as_ref(),
+        join_windows: &parsed.join_windows,
+        expand_windows: false,
         tokens: &parsed.tokens,
         span: parsed.span,
         props: ExecutionProps::new(),

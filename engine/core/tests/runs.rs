@@ -264,3 +264,40 @@ fn explain_prints_the_streaming_plan_without_running() {
         assert!(plan.contains(part), "{part} missing from\n{plan}");
     }
 }
+
+#[test]
+fn window_join_drops_and_counts_rows_of_windows_already_joined() {
+    let dir = tempfile::tempdir().unwrap();
+    // The join reads a batch (a file) of each input in turn: after ev's first file (its
+    // watermark 00:00:19) and rt's file (00:00:21) the join's watermark is 00:00:19 and
+    // [00:00:00, 00:00:10) has been joined, so ev's second file's 00:00:05 row is late.
+    write(dir.path(), "in/1.json", "{\"k\":\"a\",\"v\":1,\"ts\":\"2026-01-01 00:00:01\"}\n{\"k\":\"a\",\"v\":2,\"ts\":\"2026-01-01 00:00:20\"}\n");
+    write(dir.path(), "in/2.json", "{\"k\":\"a\",\"v\":100,\"ts\":\"2026-01-01 00:00:05\"}\n{\"k\":\"a\",\"v\":3,\"ts\":\"2026-01-01 00:00:21\"}\n");
+    write(dir.path(), "rt/1.json", "{\"k\":\"a\",\"w\":10,\"ts\":\"2026-01-01 00:00:02\"}\n{\"k\":\"a\",\"w\":20,\"ts\":\"2026-01-01 00:00:22\"}\n");
+    let script = format!(
+        "{}\nCREATE TABLE rt (k STRING, w INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'filesystem', 'path' = 'rt', 'format' = 'json');
+        SELECT L.v, R.w FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) L
+        JOIN TABLE(TUMBLE(TABLE rt, DESCRIPTOR(ts), INTERVAL '10' SECOND)) R
+        ON L.window_start = R.window_start AND L.window_end = R.window_end AND L.k = R.k;",
+        source("")
+    );
+    let (report, results) = session(dir.path()).execute_collect(&script).unwrap();
+    assert_eq!(report.metrics.late_rows_dropped, 1);
+    let mut rows: Vec<String> = results[0]
+        .batches
+        .iter()
+        .flat_map(|b| {
+            (0..b.num_rows())
+                .map(|r| {
+                    format!(
+                        "{} {}",
+                        weir_engine::format::cell_text(b.column(0), r),
+                        weir_engine::format::cell_text(b.column(1), r)
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    rows.sort();
+    assert_eq!(rows, ["1 10", "2 20", "3 20"]);
+}

@@ -13,6 +13,7 @@ pub mod state;
 pub mod top_n;
 pub mod window_aggregate;
 pub mod window_assigner;
+pub mod window_join;
 pub mod window_top_n;
 
 use arrow::array::ArrayRef;
@@ -68,6 +69,35 @@ pub trait Operator: Send + std::fmt::Display {
         let _ = state;
         Ok(())
     }
+}
+
+/// An operator with two inputs (a join): each batch comes from one side; the watermark it
+/// sees is the smaller of its inputs'. The same lifecycle as [`Operator`].
+pub trait TwoInputOperator: Send + std::fmt::Display {
+    /// Processes one batch of `side`; returns the batches to pass downstream.
+    fn process_batch(
+        &mut self,
+        side: join::Side,
+        batch: RecordBatch,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>>;
+
+    /// The combined watermark advanced to `watermark` (milliseconds).
+    fn process_watermark(
+        &mut self,
+        watermark: i64,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
+        let _ = (watermark, metrics);
+        Ok(vec![])
+    }
+
+    /// Both sides' state for a checkpoint, as one batch. Taking a snapshot does not change
+    /// what the operator will emit.
+    fn snapshot(&mut self) -> Result<Option<RecordBatch>>;
+
+    /// Restores a snapshot, before the operator sees any batch.
+    fn restore(&mut self, state: &RecordBatch) -> Result<()>;
 }
 
 /// A batch of `schema` from `columns`, each cast to its field's type where it differs (an

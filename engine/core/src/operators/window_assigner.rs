@@ -80,3 +80,105 @@ pub fn event_time_millis(column: &ArrayRef) -> Result<TimestampMillisecondArray>
     };
     Ok(ms.as_primitive::<TimestampMillisecondType>().clone())
 }
+
+/// Turns a row's pane into the windows that contain it, one row per window, for queries that
+/// use HOP and CUMULATE windows themselves rather than aggregate over them (a window join).
+/// TUMBLE needs none: its pane is its window.
+pub struct WindowExpand {
+    /// The `window_start`, `window_end` and `window_time` columns, where the input has them.
+    start: usize,
+    end: Option<usize>,
+    time: Option<usize>,
+    kind: WindowKind,
+}
+
+impl WindowExpand {
+    pub fn new(start: usize, end: Option<usize>, time: Option<usize>, kind: WindowKind) -> Self {
+        Self {
+            start,
+            end,
+            time,
+            kind,
+        }
+    }
+
+    /// The `[start, end)` windows that contain the pane starting at `pane`.
+    fn windows(&self, pane: i64) -> Vec<(i64, i64)> {
+        match self.kind {
+            WindowKind::Hop {
+                slide_ms, size_ms, ..
+            } => (1..=size_ms / slide_ms)
+                .map(|k| pane + slide_ms * k)
+                .map(|end| (end - size_ms, end))
+                .collect(),
+            WindowKind::Cumulate {
+                step_ms,
+                size_ms,
+                offset_ms,
+            } => {
+                let start = pane - (pane - offset_ms).rem_euclid(size_ms);
+                let first = (pane - start) / step_ms + 1;
+                (first..=size_ms / step_ms)
+                    .map(|k| (start, start + step_ms * k))
+                    .collect()
+            }
+            _ => vec![(pane, pane + self.kind.pane_ms())],
+        }
+    }
+}
+
+impl crate::operators::Operator for WindowExpand {
+    fn process_batch(
+        &mut self,
+        batch: RecordBatch,
+        _: &mut weir_api::JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
+        let panes = event_time_millis(batch.column(self.start))?;
+        let mut rows = Vec::new();
+        let mut starts = Vec::new();
+        let mut ends = Vec::new();
+        for i in 0..batch.num_rows() {
+            if panes.is_null(i) {
+                continue;
+            }
+            for (s, e) in self.windows(panes.value(i)) {
+                rows.push(i as u32);
+                starts.push(s);
+                ends.push(e);
+            }
+        }
+        let indices = arrow::array::UInt32Array::from(rows);
+        let mut columns = batch
+            .columns()
+            .iter()
+            .map(|c| arrow::compute::take(c, &indices, None))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Internal(format!("window expansion failed: {e}")))?;
+        let bound = |values: Vec<i64>, like: &ArrayRef| -> Result<ArrayRef> {
+            let a: ArrayRef = Arc::new(TimestampMillisecondArray::from(values));
+            if a.data_type() == like.data_type() {
+                Ok(a)
+            } else {
+                cast(&a, like.data_type())
+                    .map_err(|e| Error::Internal(format!("window expansion failed: {e}")))
+            }
+        };
+        let times: Vec<i64> = ends.iter().map(|e| e - 1).collect();
+        columns[self.start] = bound(starts, &columns[self.start])?;
+        if let Some(c) = self.end {
+            columns[c] = bound(ends, &columns[c])?;
+        }
+        if let Some(c) = self.time {
+            columns[c] = bound(times, &columns[c])?;
+        }
+        RecordBatch::try_new(batch.schema(), columns)
+            .map(|b| vec![b])
+            .map_err(|e| Error::Internal(format!("window expansion built a bad batch: {e}")))
+    }
+}
+
+impl fmt::Display for WindowExpand {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WindowExpand: {} panes into windows", self.kind.name())
+    }
+}

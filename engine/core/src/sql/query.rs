@@ -202,6 +202,8 @@ impl std::fmt::Display for WindowSpec {
 pub struct ParsedQuery {
     pub query: Box<Query>,
     pub window: Option<WindowSpec>,
+    /// Two window TVFs (a window join): one per joined table; `window` is then `None`.
+    pub join_windows: Vec<WindowSpec>,
     pub tokens: Vec<TokenWithSpan>,
     pub span: Span,
 }
@@ -271,7 +273,12 @@ pub fn parse_query(tokens: Vec<TokenWithSpan>) -> Result<ParsedQuery> {
     if let Some(err) = unsupported_keyword(&tokens) {
         return Err(err);
     }
-    let (rewritten, tvf_window) = rewrite_window_tvf(&tokens)?;
+    let (rewritten, mut tvf_windows) = rewrite_window_tvf(&tokens)?;
+    let (tvf_window, join_windows) = if tvf_windows.len() == 1 {
+        (tvf_windows.pop(), vec![])
+    } else {
+        (None, tvf_windows)
+    };
     let rewritten = super::functions::rewrite_tokens(&rewritten)?;
     // Errors at the end of the text point just past its last token.
     let end = tokens
@@ -295,9 +302,16 @@ pub fn parse_query(tokens: Vec<TokenWithSpan>) -> Result<ParsedQuery> {
         }
         (a, b) => a.or(b),
     };
+    if let (Some(w), false) = (&window, join_windows.is_empty()) {
+        return Err(Error::Sql {
+            message: "a query can use either window TVFs or GROUP BY TUMBLE(...), not both".into(),
+            span: w.span,
+        });
+    }
     Ok(ParsedQuery {
         query,
         window,
+        join_windows,
         tokens,
         span,
     })
@@ -338,12 +352,11 @@ fn is_window_tvf(name: &str) -> bool {
         .any(|n| n.eq_ignore_ascii_case(name))
 }
 
-/// Finds `TABLE(TUMBLE(...))` in the token stream and replaces it with the table's name.
-fn rewrite_window_tvf(
-    tokens: &[TokenWithSpan],
-) -> Result<(Vec<TokenWithSpan>, Option<WindowSpec>)> {
+/// Finds `TABLE(TUMBLE(...))` in the token stream and replaces it with the table's name; two
+/// of them (a window join) at most.
+fn rewrite_window_tvf(tokens: &[TokenWithSpan]) -> Result<(Vec<TokenWithSpan>, Vec<WindowSpec>)> {
     let mut out = Vec::with_capacity(tokens.len());
-    let mut window = None;
+    let mut windows = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
         let is_tvf = keyword_at(tokens, i) == Some(Keyword::TABLE)
@@ -363,9 +376,9 @@ fn rewrite_window_tvf(
                 span: fn_span,
             });
         }
-        if window.is_some() {
+        if windows.len() == 2 {
             return Err(Error::Unsupported {
-                construct: "two window TVFs in one query".into(),
+                construct: "more than two window TVFs in one query".into(),
                 span: fn_span,
             });
         }
@@ -398,10 +411,10 @@ fn rewrite_window_tvf(
         }
         let (table_tokens, spec) = window_tvf_args(&fn_name, args, fn_span)?;
         out.extend(table_tokens);
-        window = Some(spec);
+        windows.push(spec);
         i = j + 2;
     }
-    Ok((out, window))
+    Ok((out, windows))
 }
 
 /// The arguments of `TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])`,
