@@ -78,6 +78,41 @@ pub struct JobMetrics {
     pub rows_written: u64,
     /// Windows fired by windowed aggregations.
     pub windows_fired: u64,
+    /// Firings timed: each time a watermark made operators emit results, the time from the
+    /// source handing over the rows that moved the watermark (or the watermark's creation,
+    /// for idleness and the end of input) until the sink took the last result.
+    #[serde(default)]
+    pub firings_timed: u64,
+    /// The sum of those times, in microseconds (mean = sum / firings_timed).
+    #[serde(default)]
+    pub firing_latency_total_us: u64,
+    /// The longest of those times, in microseconds.
+    #[serde(default)]
+    pub firing_latency_max_us: u64,
+}
+
+impl JobMetrics {
+    /// Records one firing's latency.
+    pub fn record_firing(&mut self, latency: std::time::Duration) {
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.firings_timed += 1;
+        self.firing_latency_total_us = self.firing_latency_total_us.saturating_add(us);
+        self.firing_latency_max_us = self.firing_latency_max_us.max(us);
+    }
+
+    /// Adds another run's counters (a statement set's jobs, a script's statements).
+    pub fn add(&mut self, m: &JobMetrics) {
+        self.rows_read += m.rows_read;
+        self.parse_errors_skipped += m.parse_errors_skipped;
+        self.late_rows_dropped += m.late_rows_dropped;
+        self.rows_written += m.rows_written;
+        self.windows_fired += m.windows_fired;
+        self.firings_timed += m.firings_timed;
+        self.firing_latency_total_us = self
+            .firing_latency_total_us
+            .saturating_add(m.firing_latency_total_us);
+        self.firing_latency_max_us = self.firing_latency_max_us.max(m.firing_latency_max_us);
+    }
 }
 
 /// What one sink received.

@@ -273,6 +273,14 @@ fn print_report(report: &RunReport) {
         "{} statement(s) in {} ms: {} row(s) read, {} malformed row(s) skipped, {} late row(s) dropped, {} window(s) fired",
         report.statements, report.elapsed_ms, m.rows_read, m.parse_errors_skipped, m.late_rows_dropped, m.windows_fired
     );
+    if m.firings_timed > 0 {
+        println!(
+            "results out after the watermark: {} firing(s), mean {:.1} ms, max {:.1} ms",
+            m.firings_timed,
+            m.firing_latency_total_us as f64 / m.firings_timed as f64 / 1000.0,
+            m.firing_latency_max_us as f64 / 1000.0
+        );
+    }
 }
 
 pub(crate) fn print_page(page: &ResultPage) {

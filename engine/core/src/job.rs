@@ -223,6 +223,9 @@ impl WatermarkTracker {
 enum Event {
     Batch(RecordBatch),
     Watermark(i64),
+    /// The batches before this came from a watermark firing windows; the instant is when the
+    /// input that moved the watermark arrived (for [`JobMetrics::record_firing`]).
+    Fired(Instant),
 }
 
 /// What one step of an input gave.
@@ -308,11 +311,12 @@ impl TableInput {
             Poll::Idle => {
                 let mut events = Vec::new();
                 if let Some(wm) = self.tracker.as_mut().and_then(|t| t.check_idle()) {
-                    self.watermark(wm, metrics, &mut events)?;
+                    self.watermark(wm, Instant::now(), metrics, &mut events)?;
                 }
                 return Ok(Stepped::Idle(events));
             }
         };
+        let arrived = Instant::now();
         let mut events = Vec::new();
         let batch = match self.computed.as_mut() {
             Some(projection) => match projection.process_batch(batch, metrics)?.pop() {
@@ -341,7 +345,7 @@ impl TableInput {
                 self.rows(batch.slice(start, end - start), metrics, &mut events)?;
                 start = end;
             }
-            self.watermark(wm, metrics, &mut events)?;
+            self.watermark(wm, arrived, metrics, &mut events)?;
         }
         if start < batch.num_rows() {
             self.rows(
@@ -370,14 +374,15 @@ impl TableInput {
     fn watermark(
         &mut self,
         wm: i64,
+        arrived: Instant,
         metrics: &mut JobMetrics,
         events: &mut Vec<Event>,
     ) -> Result<()> {
-        events.extend(
-            push_watermark(&mut self.operators, wm, metrics)?
-                .into_iter()
-                .map(Event::Batch),
-        );
+        let fired = push_watermark(&mut self.operators, wm, metrics)?;
+        if !fired.is_empty() {
+            events.extend(fired.into_iter().map(Event::Batch));
+            events.push(Event::Fired(arrived));
+        }
         events.push(Event::Watermark(wm));
         Ok(())
     }
@@ -385,7 +390,7 @@ impl TableInput {
     /// The end of the input: the maximum watermark fires everything still open.
     fn finish(&mut self, metrics: &mut JobMetrics) -> Result<Vec<Event>> {
         let mut events = Vec::new();
-        self.watermark(i64::MAX, metrics, &mut events)?;
+        self.watermark(i64::MAX, Instant::now(), metrics, &mut events)?;
         Ok(events)
     }
 }
@@ -530,8 +535,10 @@ pub fn run(
                     Stepped::End => (Vec::new(), true),
                 };
                 for event in events {
-                    if let Event::Batch(b) = event {
-                        emit(vec![b], metrics, sink)?;
+                    match event {
+                        Event::Batch(b) => emit(vec![b], metrics, sink)?,
+                        Event::Fired(arrived) => metrics.record_firing(arrived.elapsed()),
+                        Event::Watermark(_) => {}
                     }
                 }
                 drain_late_rows(&mut input.operators, late.as_deref_mut())?;
@@ -543,8 +550,10 @@ pub fn run(
                 }
             }
             for event in input.finish(metrics)? {
-                if let Event::Batch(b) = event {
-                    emit(vec![b], metrics, sink)?;
+                match event {
+                    Event::Batch(b) => emit(vec![b], metrics, sink)?,
+                    Event::Fired(arrived) => metrics.record_firing(arrived.elapsed()),
+                    Event::Watermark(_) => {}
                 }
             }
             drain_late_rows(&mut input.operators, late.as_deref_mut())?;
@@ -632,6 +641,8 @@ pub fn run(
                                     emit(out, metrics, sink)?;
                                 }
                             }
+                            // Joins are not timed yet.
+                            Event::Fired(_) => {}
                             Event::Watermark(wm) => {
                                 side.watermark = side.watermark.max(wm);
                                 // The join's watermark is the smaller of its inputs'.

@@ -795,9 +795,5 @@ fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 fn add_metrics(total: &mut JobMetrics, m: &JobMetrics) {
-    total.rows_read += m.rows_read;
-    total.parse_errors_skipped += m.parse_errors_skipped;
-    total.late_rows_dropped += m.late_rows_dropped;
-    total.rows_written += m.rows_written;
-    total.windows_fired += m.windows_fired;
+    total.add(m);
 }

@@ -301,3 +301,31 @@ fn window_join_drops_and_counts_rows_of_windows_already_joined() {
     rows.sort();
     assert_eq!(rows, ["1 10", "2 20", "3 20"]);
 }
+
+/// Each watermark that makes a window fire is timed from the input that moved it to the sink;
+/// rows that fire nothing are not.
+#[test]
+fn firings_are_timed_from_the_input_to_the_sink() {
+    let dir = tempfile::tempdir().unwrap();
+    // Four 10-second windows (watermark = ts - 1 s): the rows at 00:00:12, :22 and :31 each
+    // move the watermark past one window's end; the end of input fires the last.
+    let rows: Vec<String> = [1, 4, 12, 15, 22, 31]
+        .iter()
+        .map(|s| format!(r#"{{"k":"a","v":1,"ts":"2026-01-01 00:00:{s:02}"}}"#))
+        .collect();
+    write(dir.path(), "in/a.json", &rows.join("\n"));
+    let windowed = format!(
+        "{}\nCREATE TABLE o (ws TIMESTAMP(3), n BIGINT) WITH ('connector' = 'blackhole');\nINSERT INTO o SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;",
+        source("")
+    );
+    let m = session(dir.path()).execute(&windowed).unwrap().metrics;
+    assert_eq!(m.windows_fired, 4);
+    assert_eq!(m.firings_timed, 4, "{m:?}");
+    assert!(m.firing_latency_max_us * m.firings_timed >= m.firing_latency_total_us);
+    let plain = format!(
+        "{}\nCREATE TABLE p (k STRING) WITH ('connector' = 'blackhole');\nINSERT INTO p SELECT k FROM ev;",
+        source("")
+    );
+    let m = session(dir.path()).execute(&plain).unwrap().metrics;
+    assert_eq!((m.rows_written, m.firings_timed), (6, 0));
+}
