@@ -667,27 +667,11 @@ impl TwoInputOperator for StreamingJoin {
 
     fn restore(&mut self, state: &RecordBatch) -> Result<()> {
         let r = SnapshotReader::new(state, SNAPSHOT_KIND)?;
-        let bad = |c: &str| Error::Data(format!("a join snapshot with a bad column {c}"));
-        let sides = r
-            .column("__side")?
-            .as_primitive_opt::<arrow::datatypes::Int8Type>()
-            .ok_or_else(|| bad("__side"))?;
-        let keys = r
-            .column("__key")?
-            .as_binary_opt::<i32>()
-            .ok_or_else(|| bad("__key"))?;
-        let rows = r
-            .column("__row")?
-            .as_binary_opt::<i32>()
-            .ok_or_else(|| bad("__row"))?;
-        let counts = r
-            .column("__count")?
-            .as_primitive_opt::<arrow::datatypes::UInt64Type>()
-            .ok_or_else(|| bad("__count"))?;
-        let associations = r
-            .column("__associations")?
-            .as_primitive_opt::<arrow::datatypes::UInt64Type>()
-            .ok_or_else(|| bad("__associations"))?;
+        let sides = r.primitive::<arrow::datatypes::Int8Type>("__side")?;
+        let keys = r.binary("__key")?;
+        let rows = r.binary("__row")?;
+        let counts = r.primitive::<arrow::datatypes::UInt64Type>("__count")?;
+        let associations = r.primitive::<arrow::datatypes::UInt64Type>("__associations")?;
         for (i, written) in r.last_access()?.into_iter().enumerate() {
             let target = if sides.value(i) == 0 {
                 &mut self.left

@@ -118,6 +118,36 @@ impl<'a> SnapshotReader<'a> {
             .ok_or_else(|| Error::Data(format!("the snapshot has no column {name}")))
     }
 
+    fn typed<T: ?Sized>(
+        &self,
+        name: &str,
+        cast: impl FnOnce(&'a ArrayRef) -> Option<&'a T>,
+    ) -> Result<&'a T> {
+        cast(self.column(name)?)
+            .ok_or_else(|| Error::Data(format!("the snapshot's column {name} has the wrong type")))
+    }
+
+    /// Column `name` as an array of `T`'s values.
+    pub fn primitive<T: arrow::datatypes::ArrowPrimitiveType>(
+        &self,
+        name: &str,
+    ) -> Result<&'a arrow::array::PrimitiveArray<T>> {
+        use arrow::array::AsArray;
+        self.typed(name, |c| c.as_primitive_opt::<T>())
+    }
+
+    /// Column `name` as bytes.
+    pub fn binary(&self, name: &str) -> Result<&'a arrow::array::BinaryArray> {
+        use arrow::array::AsArray;
+        self.typed(name, |c| c.as_binary_opt::<i32>())
+    }
+
+    /// Column `name` as booleans.
+    pub fn boolean(&self, name: &str) -> Result<&'a arrow::array::BooleanArray> {
+        use arrow::array::AsArray;
+        self.typed(name, |c| c.as_boolean_opt())
+    }
+
     /// The columns `{prefix}0`, `{prefix}1`, ... up to `count`.
     pub fn columns(&self, prefix: &str, count: usize) -> Result<Vec<ArrayRef>> {
         (0..count)

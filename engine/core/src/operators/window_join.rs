@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, BinaryArray, BooleanArray, Int64Array, Int8Array};
+use arrow::array::{Array, BinaryArray, BooleanArray, Int64Array, Int8Array};
 use arrow::datatypes::{DataType, Schema};
 use arrow::record_batch::RecordBatch;
 use datafusion::physical_expr::PhysicalExpr;
@@ -20,7 +20,7 @@ use super::join::{JoinCore, JoinType, Joined, Side};
 use super::state::{SnapshotBuilder, SnapshotReader};
 use super::window_assigner::event_time_millis;
 use super::TwoInputOperator;
-use crate::{Error, Result};
+use crate::Result;
 
 /// A row waiting for its window: its join key, the row, and whether its key has a NULL.
 struct Waiting {
@@ -235,27 +235,11 @@ impl TwoInputOperator for WindowJoin {
 
     fn restore(&mut self, state: &RecordBatch) -> Result<()> {
         let r = SnapshotReader::new(state, SNAPSHOT_KIND)?;
-        let bad = |c: &str| Error::Data(format!("a window join snapshot with a bad column {c}"));
-        let sides = r
-            .column("__side")?
-            .as_primitive_opt::<arrow::datatypes::Int8Type>()
-            .ok_or_else(|| bad("__side"))?;
-        let ends = r
-            .column("__window_end")?
-            .as_primitive_opt::<arrow::datatypes::Int64Type>()
-            .ok_or_else(|| bad("__window_end"))?;
-        let keys = r
-            .column("__key")?
-            .as_binary_opt::<i32>()
-            .ok_or_else(|| bad("__key"))?;
-        let rows = r
-            .column("__row")?
-            .as_binary_opt::<i32>()
-            .ok_or_else(|| bad("__row"))?;
-        let nulls = r
-            .column("__null_key")?
-            .as_boolean_opt()
-            .ok_or_else(|| bad("__null_key"))?;
+        let sides = r.primitive::<arrow::datatypes::Int8Type>("__side")?;
+        let ends = r.primitive::<arrow::datatypes::Int64Type>("__window_end")?;
+        let keys = r.binary("__key")?;
+        let rows = r.binary("__row")?;
+        let nulls = r.boolean("__null_key")?;
         if let Some(wm) = r.meta_i64(WATERMARK_KEY)? {
             self.watermark = wm;
         }
