@@ -79,7 +79,7 @@ pub fn prepare(connection: &str, pg_sql: &str) -> Result<Prepared> {
 
 impl Prepared {
     /// Writes the transitions of `events` state-change events (as `weir seed` generates them
-    /// with `options`) into the table, in event order, a transaction per 500 rows; returns how
+    /// with `options`) into the table, in event order, one statement per 500 rows; returns how
     /// many rows it wrote.
     pub fn write_transitions(&self, options: &GenOptions, events: u64) -> Result<u64> {
         let mut db = connect(&self.config, DATABASE)?;
@@ -110,31 +110,38 @@ fn insert(db: &mut Client, rows: &[serde_json::Value]) -> Result<u64> {
     if rows.is_empty() {
         return Ok(0);
     }
-    let text =
-        |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    let mut tx = db.transaction()?;
-    let statement = tx.prepare(
+    let text = |k: &str| -> Vec<Option<String>> {
+        rows.iter()
+            .map(|v| v.get(k).and_then(|x| x.as_str()).map(str::to_string))
+            .collect()
+    };
+    // The first transition of an entity has no state before it.
+    let from: Vec<Option<String>> = text("from_state")
+        .into_iter()
+        .map(|f| f.or_else(|| Some("none".into())))
+        .collect();
+    // One statement per batch: the columns as arrays, unnested into rows in their order.
+    db.execute(
         "INSERT INTO fsm_state_transitions
            (entity_type, entity_id, tenant_id, from_state, to_state, triggered_by, trigger_reason, metadata, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9::text::timestamp AT TIME ZONE 'UTC')",
+         SELECT t.entity_type, t.entity_id, t.tenant_id, t.from_state, t.to_state, t.triggered_by,
+                t.trigger_reason, t.metadata::jsonb, t.created_at::timestamp AT TIME ZONE 'UTC'
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                       $7::text[], $8::text[], $9::text[]) WITH ORDINALITY
+             AS t(entity_type, entity_id, tenant_id, from_state, to_state, triggered_by,
+                  trigger_reason, metadata, created_at, n)
+          ORDER BY t.n",
+        &[
+            &text("entity_type"),
+            &text("entity_id"),
+            &text("tenant_id"),
+            &from,
+            &text("to_state"),
+            &text("triggered_by"),
+            &text("event_type"),
+            &text("metadata"),
+            &text("timestamp"),
+        ],
     )?;
-    for v in rows {
-        tx.execute(
-            &statement,
-            &[
-                &text(v, "entity_type").unwrap_or_default(),
-                &text(v, "entity_id").unwrap_or_default(),
-                &text(v, "tenant_id").unwrap_or_default(),
-                // The first transition of an entity has no state before it.
-                &text(v, "from_state").unwrap_or_else(|| "none".into()),
-                &text(v, "to_state").unwrap_or_default(),
-                &text(v, "triggered_by"),
-                &text(v, "event_type"),
-                &text(v, "metadata"),
-                &text(v, "timestamp").unwrap_or_default(),
-            ],
-        )?;
-    }
-    tx.commit()?;
     Ok(rows.len() as u64)
 }
