@@ -246,6 +246,8 @@ struct TableInput {
     tracker: Option<WatermarkTracker>,
     assigner: Option<crate::operators::WindowAssigner>,
     operators: Vec<Box<dyn Operator>>,
+    /// The last watermark pushed (what `CURRENT_WATERMARK` returns to the rows after it).
+    watermark: Option<i64>,
 }
 
 impl TableInput {
@@ -299,6 +301,7 @@ impl TableInput {
             tracker,
             assigner,
             operators,
+            watermark: None,
         })
     }
 
@@ -363,6 +366,7 @@ impl TableInput {
         metrics: &mut JobMetrics,
         events: &mut Vec<Event>,
     ) -> Result<()> {
+        crate::functions::time::set_current_watermark(self.watermark);
         events.extend(
             push_batch(&mut self.operators, batch, metrics)?
                 .into_iter()
@@ -378,6 +382,8 @@ impl TableInput {
         metrics: &mut JobMetrics,
         events: &mut Vec<Event>,
     ) -> Result<()> {
+        self.watermark = Some(wm);
+        crate::functions::time::set_current_watermark(self.watermark);
         let fired = push_watermark(&mut self.operators, wm, metrics)?;
         if !fired.is_empty() {
             events.extend(fired.into_iter().map(Event::Batch));

@@ -35,6 +35,7 @@ pub fn scalar() -> Vec<ScalarUDF> {
         ScalarUDF::from(time::FromUnixtime::new()),
         ScalarUDF::from(time::UnixTimestamp::new()),
         ScalarUDF::from(time::Proctime::new()),
+        ScalarUDF::from(time::CurrentWatermark::new()),
         ScalarUDF::from(to_string::FlinkToString::new()),
         ScalarUDF::from(modulo::Mod::new()),
         ScalarUDF::from(null_strict::NullStrict::new(

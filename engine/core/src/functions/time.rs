@@ -170,6 +170,49 @@ udf!(ToTimestamp, "to_timestamp", Volatility::Immutable);
 udf!(FromUnixtime, "from_unixtime", Volatility::Immutable);
 udf!(UnixTimestamp, "unix_timestamp", Volatility::Volatile);
 udf!(Proctime, "proctime", Volatility::Volatile);
+udf!(CurrentWatermark, "current_watermark", Volatility::Volatile);
+
+thread_local! {
+    /// The watermark of the input whose rows the operators on this thread are processing
+    /// (each job runs on a thread of its own); `None` before the first one.
+    static WATERMARK: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Sets what `CURRENT_WATERMARK` returns on this thread, before rows go through operators.
+pub fn set_current_watermark(watermark: Option<i64>) {
+    WATERMARK.with(|w| w.set(watermark));
+}
+
+/// `CURRENT_WATERMARK(rowtime)`: the watermark the rows see when they are processed (rows
+/// before the one that moves it see the earlier value), NULL before the first watermark, of
+/// the rowtime's type, as in Flink. `WHERE CURRENT_WATERMARK(ts) IS NULL OR ts >
+/// CURRENT_WATERMARK(ts)` keeps the rows that are not late.
+impl ScalarUDFImpl for CurrentWatermark {
+    fn name(&self) -> &str {
+        self.sql_name()
+    }
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        match args {
+            [t @ DataType::Timestamp(..)] => Ok(t.clone()),
+            _ => datafusion::common::plan_err!(
+                "CURRENT_WATERMARK takes the table's rowtime attribute (a TIMESTAMP(3) or TIMESTAMP_LTZ(3) column)"
+            ),
+        }
+    }
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        check_arity(self.name(), &args.args, 1, 1)?;
+        let watermark = WATERMARK
+            .with(std::cell::Cell::get)
+            // The end of input's watermark is not a time.
+            .filter(|w| *w != i64::MAX);
+        let ty = args.return_field.data_type().clone();
+        let millis = datafusion::common::ScalarValue::TimestampMillisecond(watermark, None);
+        Ok(ColumnarValue::Scalar(millis.cast_to(&ty)?))
+    }
+}
 
 impl ScalarUDFImpl for Proctime {
     fn name(&self) -> &str {
