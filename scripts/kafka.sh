@@ -9,7 +9,9 @@
 #                              with durable (sqlite) storage; a no-op when it already answers
 #   scripts/kafka.sh stop | status | env
 #
-# `env` prints WEIR_TEST_KAFKA=127.0.0.1:PORT, what the Kafka tests read.
+# `env` prints WEIR_TEST_KAFKA=127.0.0.1:PORT (the shared broker) and WEIR_TEST_NISSHI=PATH
+# (the binary, for tests that start a private broker to restart or to require
+# authentication), one per line: `export $(bash scripts/kafka.sh env)`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 log() { echo "kafka.sh: $*" >&2; }
@@ -81,6 +83,9 @@ case "${1:-start}" in
   start) start ;;
   stop) stop ;;
   status) if answers; then echo "running on 127.0.0.1:$port"; else echo "not running"; exit 1; fi ;;
-  env) echo "WEIR_TEST_KAFKA=127.0.0.1:$port" ;;
+  env)
+    echo "WEIR_TEST_KAFKA=127.0.0.1:$port"
+    echo "WEIR_TEST_NISSHI=$bin"
+    ;;
   *) log "usage: $0 install|start|stop|status|env"; exit 2 ;;
 esac

@@ -22,7 +22,8 @@ step "set-up" bash scripts/setup.sh
 # Real systems the connector tests use, on 127.0.0.1: a Kafka-protocol broker (nisshi, built
 # once into ~/.cache/weir/tools, about 25 minutes the first time) and PostgreSQL.
 step "Kafka broker (scripts/kafka.sh start)" bash scripts/kafka.sh start
-export "$(bash scripts/kafka.sh env)"
+# WEIR_TEST_KAFKA (the shared broker) and WEIR_TEST_NISSHI (its binary, for private brokers).
+while IFS= read -r kv; do export "$kv"; done < <(bash scripts/kafka.sh env)
 # PostgreSQL with logical decoding on 127.0.0.1:54329, for the postgres-cdc tests.
 step "PostgreSQL (scripts/postgres.sh start)" bash scripts/postgres.sh start
 export "$(bash scripts/postgres.sh env)"

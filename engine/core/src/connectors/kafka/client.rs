@@ -1,14 +1,23 @@
 //! Kafka-protocol brokers through librdkafka (the `rdkafka` crate, librdkafka built from its
 //! bundled sources).
+//!
+//! Connection trouble is sorted three ways. An authentication failure fails at once (librdkafka
+//! itself would retry it for ever). A broker that does not answer when a job starts fails it
+//! after [`REQUEST_TIMEOUT`]. A broker lost while a job runs is ridden out, as Flink's Kafka
+//! clients do: librdkafka reconnects and resumes fetching from the position it had, and the
+//! job fails only if the broker stays away for [`OUTAGE_LIMIT`].
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rdkafka::client::Client;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message as _;
+use rdkafka::metadata::Metadata;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 use super::{LogConsumer, LogProducer, Message, PartitionOffset};
@@ -16,10 +25,115 @@ use crate::{Error, Result};
 
 /// How long metadata and offset requests may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a running job waits for a broker it lost before it fails.
+pub const OUTAGE_LIMIT: Duration = Duration::from_secs(60);
 
+/// What kind of trouble a librdkafka error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trouble {
+    /// Wrong credentials or missing rights: retrying does not help.
+    Auth,
+    /// The broker is unreachable or busy for now; librdkafka reconnects and retries.
+    Transient,
+    Other,
+}
+
+fn trouble(e: &KafkaError) -> Trouble {
+    use RDKafkaErrorCode::*;
+    match e.rdkafka_error_code() {
+        Some(
+            Authentication
+            | SaslAuthenticationFailed
+            | TopicAuthorizationFailed
+            | GroupAuthorizationFailed
+            | ClusterAuthorizationFailed,
+        ) => Trouble::Auth,
+        Some(
+            BrokerTransportFailure
+            | AllBrokersDown
+            | Resolve
+            | OperationTimedOut
+            | RequestTimedOut
+            | TimedOutQueue
+            | NetworkException
+            | LeaderNotAvailable
+            | NotLeaderForPartition
+            | BrokerNotAvailable
+            | CoordinatorNotAvailable
+            | CoordinatorLoadInProgress
+            | NotCoordinator
+            | WaitingForCoordinator,
+        ) => Trouble::Transient,
+        _ => Trouble::Other,
+    }
+}
+
+/// An error of the broker at `bootstrap`, naming the option that points at it. The text
+/// comes from librdkafka and Weir, never from `properties.*` values, so no password shows.
 fn kafka_err(what: &str, bootstrap: &str, e: KafkaError) -> Error {
+    let hint = match trouble(&e) {
+        Trouble::Auth => "; authentication failed: check 'properties.security.protocol', 'properties.sasl.mechanism', 'properties.sasl.username' and 'properties.sasl.password'",
+        _ if e.rdkafka_error_code() == Some(RDKafkaErrorCode::MessageSizeTooLarge) => {
+            "; the limit is 'properties.message.max.bytes' (librdkafka's, default 1000000) and the broker's"
+        }
+        _ => "",
+    };
     Error::External(format!(
-        "kafka at '{bootstrap}' (option 'properties.bootstrap.servers'): {what}: {e}"
+        "kafka at '{bootstrap}' (option 'properties.bootstrap.servers'): {what}: {e}{hint}"
+    ))
+}
+
+/// Reads the cluster's metadata (of `topic`, or of every topic) in short attempts, looking
+/// at librdkafka's errors in between (`errors` hands them over): an authentication failure
+/// fails at once; no answer fails after [`REQUEST_TIMEOUT`] with the last error seen.
+fn fetch_metadata<C: ClientContext>(
+    client: &Client<C>,
+    topic: Option<&str>,
+    bootstrap: &str,
+    what: &str,
+    errors: &mut dyn FnMut() -> Option<KafkaError>,
+) -> Result<Metadata> {
+    let deadline = Instant::now() + REQUEST_TIMEOUT;
+    let mut last: Option<KafkaError> = None;
+    loop {
+        let attempt = deadline
+            .saturating_duration_since(Instant::now())
+            .min(Duration::from_millis(500));
+        let result = client.fetch_metadata(topic, attempt);
+        while let Some(e) = errors() {
+            if trouble(&e) == Trouble::Auth {
+                return Err(kafka_err(what, bootstrap, e));
+            }
+            last = Some(e);
+        }
+        match result {
+            Ok(m) => return Ok(m),
+            Err(e) if trouble(&e) == Trouble::Transient && Instant::now() < deadline => {
+                if last.is_none() {
+                    last = Some(e);
+                }
+            }
+            Err(e) => {
+                return Err(match last {
+                    Some(cause) => kafka_err(
+                        &format!(
+                            "{what}: no answer in {} s (last error: {cause})",
+                            REQUEST_TIMEOUT.as_secs()
+                        ),
+                        bootstrap,
+                        e,
+                    ),
+                    None => kafka_err(what, bootstrap, e),
+                })
+            }
+        }
+    }
+}
+
+/// librdkafka refused the table's `properties.*` (a bad name, value or combination).
+fn config_err(what: &str, bootstrap: &str, e: KafkaError) -> Error {
+    Error::External(format!(
+        "kafka at '{bootstrap}': {what}: the table's 'properties.*' options (without the prefix, as librdkafka names them): {e}"
     ))
 }
 
@@ -39,6 +153,10 @@ pub struct RdConsumer {
     consumer: BaseConsumer,
     bootstrap: String,
     has_group: bool,
+    /// Whether partitions are assigned: from then on a lost broker is waited for.
+    running: bool,
+    /// Since when the broker has been unreachable, and librdkafka's last word about it.
+    outage: Option<(Instant, String)>,
 }
 
 impl RdConsumer {
@@ -58,16 +176,50 @@ impl RdConsumer {
         c.set("group.id", &group_id);
         let consumer: BaseConsumer = c
             .create()
-            .map_err(|e| kafka_err("cannot create a consumer", bootstrap, e))?;
+            .map_err(|e| config_err("cannot create a consumer", bootstrap, e))?;
         Ok(Self {
             consumer,
             bootstrap: bootstrap.to_string(),
             has_group: group.is_some(),
+            running: false,
+            outage: None,
         })
     }
 
     fn err(&self, what: &str, e: KafkaError) -> Error {
         kafka_err(what, &self.bootstrap, e)
+    }
+
+    /// Takes an error of a running job's request: a lost broker is waited for (up to
+    /// [`OUTAGE_LIMIT`]), anything else fails.
+    fn ride_out(&mut self, what: &str, e: KafkaError) -> Result<()> {
+        if !self.running || trouble(&e) != Trouble::Transient {
+            return Err(self.err(what, e));
+        }
+        let since = self.outage.as_ref().map_or_else(Instant::now, |(t, _)| *t);
+        self.outage = Some((since, e.to_string()));
+        self.check_outage()
+    }
+
+    /// Fails once the broker has been away for [`OUTAGE_LIMIT`], unless it answers now.
+    fn check_outage(&mut self) -> Result<()> {
+        let Some((since, last)) = &self.outage else {
+            return Ok(());
+        };
+        if since.elapsed() < OUTAGE_LIMIT {
+            return Ok(());
+        }
+        match self.consumer.fetch_metadata(None, Duration::from_secs(5)) {
+            Ok(_) => {
+                self.outage = None;
+                Ok(())
+            }
+            Err(_) => Err(Error::External(format!(
+                "kafka at '{}' (option 'properties.bootstrap.servers'): unreachable for {} s while the job ran (last error: {last})",
+                self.bootstrap,
+                since.elapsed().as_secs()
+            ))),
+        }
     }
 }
 
@@ -77,10 +229,17 @@ impl LogConsumer for RdConsumer {
         topics: &[String],
         pattern: Option<&regex::Regex>,
     ) -> Result<Vec<(String, i32)>> {
-        let metadata = self
-            .consumer
-            .fetch_metadata(None, REQUEST_TIMEOUT)
-            .map_err(|e| self.err("cannot read the cluster's topics", e))?;
+        let consumer = &self.consumer;
+        let metadata = fetch_metadata(
+            consumer.client(),
+            None,
+            &self.bootstrap,
+            "cannot read the cluster's topics",
+            &mut || match consumer.poll(Duration::ZERO) {
+                Some(Err(e)) => Some(e),
+                _ => None,
+            },
+        )?;
         let mut out = Vec::new();
         for topic in metadata.topics() {
             let wanted = topics.iter().any(|t| t == topic.name())
@@ -110,6 +269,20 @@ impl LogConsumer for RdConsumer {
         self.consumer
             .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
             .map_err(|e| self.err(&format!("cannot read offsets of {topic}/{partition}"), e))
+    }
+
+    fn at_end(&mut self, topic: &str, partition: i32, next: i64) -> Result<bool> {
+        match self
+            .consumer
+            .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
+        {
+            Ok((_, high)) => Ok(next >= high),
+            Err(e) => {
+                // While the broker is away the end is unknown: not caught up yet.
+                self.ride_out(&format!("cannot read offsets of {topic}/{partition}"), e)?;
+                Ok(false)
+            }
+        }
     }
 
     fn committed(&mut self, topic: &str, partition: i32) -> Result<Option<i64>> {
@@ -149,7 +322,9 @@ impl LogConsumer for RdConsumer {
         }
         self.consumer
             .assign(&tpl)
-            .map_err(|e| self.err("cannot assign partitions", e))
+            .map_err(|e| self.err("cannot assign partitions", e))?;
+        self.running = true;
+        Ok(())
     }
 
     fn poll(
@@ -158,18 +333,24 @@ impl LogConsumer for RdConsumer {
         timeout: Duration,
         each: &mut dyn FnMut(Message<'_>) -> Result<()>,
     ) -> Result<usize> {
+        self.check_outage()?;
         let deadline = Instant::now() + timeout;
         let mut n = 0;
+        let mut failed = None;
         while n < max {
             let wait = if n == 0 {
                 deadline.saturating_duration_since(Instant::now())
             } else {
                 Duration::ZERO
             };
-            let Some(polled) = self.consumer.poll(wait) else {
-                break;
+            let m = match self.consumer.poll(wait) {
+                None => break,
+                Some(Err(e)) => {
+                    failed = Some(e);
+                    break;
+                }
+                Some(Ok(m)) => m,
             };
-            let m = polled.map_err(|e| self.err("cannot read", e))?;
             each(Message {
                 topic: m.topic(),
                 partition: m.partition(),
@@ -184,6 +365,14 @@ impl LogConsumer for RdConsumer {
             })?;
             n += 1;
         }
+        if n > 0 {
+            // Records arrived: the broker is back.
+            self.outage = None;
+        }
+        if let Some(e) = failed {
+            // librdkafka reconnects by itself and goes on fetching from its position.
+            self.ride_out("cannot read", e)?;
+        }
         Ok(n)
     }
 
@@ -196,9 +385,46 @@ impl LogConsumer for RdConsumer {
             tpl.add_partition_offset(&p.topic, p.partition, Offset::Offset(p.offset))
                 .map_err(|e| self.err("bad offset", e))?;
         }
-        self.consumer
-            .commit(&tpl, CommitMode::Sync)
-            .map_err(|e| self.err("cannot commit the group's offsets", e))
+        if self.outage.is_some() {
+            // While the broker is away, commits would pile up in librdkafka (and hold up
+            // closing the consumer): ask first whether it is back.
+            if let Err(e) = self
+                .consumer
+                .committed_offsets(tpl.clone(), REQUEST_TIMEOUT)
+            {
+                return self.ride_out("cannot commit the group's offsets", e);
+            }
+        }
+        // librdkafka's synchronous commit waits for ever for a group coordinator while the
+        // broker is away; so commit asynchronously and read the offsets back, bounded.
+        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Async) {
+            return self.ride_out("cannot commit the group's offsets", e);
+        }
+        let deadline = Instant::now() + REQUEST_TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.consumer.committed_offsets(tpl.clone(), left) {
+                Ok(got) => {
+                    let done = positions.iter().all(|p| {
+                        got.find_partition(&p.topic, p.partition)
+                            .is_some_and(|c| c.offset() == Offset::Offset(p.offset))
+                    });
+                    if done {
+                        self.outage = None;
+                        return Ok(());
+                    }
+                    if left.is_zero() {
+                        // Not committed now: the next checkpoint commits newer positions.
+                        return self.ride_out(
+                            "cannot commit the group's offsets",
+                            KafkaError::ConsumerCommit(RDKafkaErrorCode::OperationTimedOut),
+                        );
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return self.ride_out("cannot commit the group's offsets", e),
+            }
+        }
     }
 }
 
@@ -213,9 +439,11 @@ pub fn create_topic(
     use rdkafka::client::DefaultClientContext;
     let admin: AdminClient<DefaultClientContext> = config(bootstrap, properties)
         .create()
-        .map_err(|e| kafka_err("cannot create an admin client", bootstrap, e))?;
+        .map_err(|e| config_err("cannot create an admin client", bootstrap, e))?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
-    let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));
+    let options = AdminOptions::new()
+        .operation_timeout(Some(REQUEST_TIMEOUT))
+        .request_timeout(Some(REQUEST_TIMEOUT));
     let results = futures::executor::block_on(admin.create_topics([&new], &options))
         .map_err(|e| kafka_err(&format!("cannot create topic '{topic}'"), bootstrap, e))?;
     for r in results {
@@ -231,18 +459,33 @@ pub fn create_topic(
     Ok(())
 }
 
-/// Collects delivery failures reported by librdkafka.
+/// Collects what librdkafka reports to a producer: failed deliveries, and client errors
+/// (a broker that cannot be reached or refuses the credentials).
 #[derive(Clone, Default)]
-pub struct DeliveryErrors(Arc<Mutex<Vec<String>>>);
+pub struct DeliveryErrors {
+    failed: Arc<Mutex<Vec<String>>>,
+    client: Arc<Mutex<Vec<KafkaError>>>,
+}
 
-impl ClientContext for DeliveryErrors {}
+impl ClientContext for DeliveryErrors {
+    fn error(&self, error: KafkaError, _reason: &str) {
+        if let Ok(mut errors) = self.client.lock() {
+            errors.push(error);
+        }
+    }
+}
 
 impl ProducerContext for DeliveryErrors {
     type DeliveryOpaque = ();
     fn delivery(&self, result: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {
         if let Err((e, m)) = result {
-            if let Ok(mut errors) = self.0.lock() {
-                errors.push(format!("{}/{}: {e}", m.topic(), m.partition()));
+            if let Ok(mut errors) = self.failed.lock() {
+                errors.push(format!(
+                    "{}/{}: a record of {} bytes: {e}",
+                    m.topic(),
+                    m.partition(),
+                    m.key_len() + m.payload_len()
+                ));
             }
         }
     }
@@ -268,22 +511,38 @@ impl RdProducer {
         let errors = DeliveryErrors::default();
         let producer = c
             .create_with_context(errors.clone())
-            .map_err(|e| kafka_err("cannot create a producer", bootstrap, e))?;
+            .map_err(|e| config_err("cannot create a producer", bootstrap, e))?;
         Ok(Self {
             producer,
             errors,
             bootstrap: bootstrap.to_string(),
         })
     }
+
+    fn metadata(&self, topic: &str) -> Result<Metadata> {
+        let producer = &self.producer;
+        let client_errors = &self.errors.client;
+        fetch_metadata(
+            producer.client(),
+            Some(topic),
+            &self.bootstrap,
+            &format!("cannot read topic '{topic}'"),
+            &mut || {
+                // Serves librdkafka's events, which hands client errors to the context.
+                producer.poll(Duration::ZERO);
+                client_errors.lock().ok().and_then(|mut e| e.pop())
+            },
+        )
+    }
 }
 
 impl LogProducer for RdProducer {
+    fn check(&mut self, topic: &str) -> Result<()> {
+        self.metadata(topic).map(|_| ())
+    }
+
     fn partition_count(&mut self, topic: &str) -> Result<i32> {
-        let metadata = self
-            .producer
-            .client()
-            .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
-            .map_err(|e| kafka_err("cannot read the topic", &self.bootstrap, e))?;
+        let metadata = self.metadata(topic)?;
         Ok(metadata
             .topics()
             .iter()
@@ -316,38 +575,34 @@ impl LogProducer for RdProducer {
             }
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
-                Err((
-                    KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
-                    _,
-                )) => {
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     // Back-pressure: let librdkafka deliver, then try again.
                     self.producer.poll(Duration::from_millis(50));
                 }
                 Err((e, _)) => {
+                    let size = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
                     return Err(kafka_err(
-                        &format!("cannot write to '{topic}'"),
+                        &format!(
+                            "cannot write a record of {size} bytes (key and value) to '{topic}'"
+                        ),
                         &self.bootstrap,
                         e,
-                    ))
+                    ));
                 }
             }
         }
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.producer
-            .flush(Duration::from_secs(60))
-            .map_err(|e| kafka_err("records were not acknowledged", &self.bootstrap, e))?;
+        let flushed = self.producer.flush(Duration::from_secs(60));
         let failed: Vec<String> = self
             .errors
-            .0
+            .failed
             .lock()
             .map(|mut e| std::mem::take(&mut *e))
             .unwrap_or_default();
-        if failed.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::External(format!(
+        if !failed.is_empty() {
+            return Err(Error::External(format!(
                 "kafka at '{}': {} records were not delivered: {}",
                 self.bootstrap,
                 failed.len(),
@@ -357,7 +612,8 @@ impl LogProducer for RdProducer {
                     .cloned()
                     .collect::<Vec<_>>()
                     .join("; ")
-            )))
+            )));
         }
+        flushed.map_err(|e| kafka_err("records were not acknowledged", &self.bootstrap, e))
     }
 }

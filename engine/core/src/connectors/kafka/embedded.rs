@@ -210,7 +210,8 @@ type Buffered = (Option<i32>, Option<Vec<u8>>, Option<Vec<u8>>, Option<i64>);
 /// when a batch is appended (every few thousand records, and at [`LogProducer::flush`]).
 pub struct EmbeddedProducer {
     log: Log,
-    known_topics: std::collections::HashSet<String>,
+    /// Topics written to, and the largest record each takes (`max_message_bytes`).
+    known_topics: std::collections::HashMap<String, u32>,
     buffer: Vec<(String, Vec<Buffered>)>,
     buffered: usize,
 }
@@ -259,7 +260,8 @@ impl LogProducer for EmbeddedProducer {
             .log
             .create_topic_if_not_exists(topic, DEFAULT_PARTITIONS, TopicConfig::default())
             .map_err(log_err)?;
-        self.known_topics.insert(topic.to_string());
+        self.known_topics
+            .insert(topic.to_string(), info.config.max_message_bytes);
         Ok(info.partitions as i32)
     }
 
@@ -271,9 +273,25 @@ impl LogProducer for EmbeddedProducer {
         value: Option<&[u8]>,
         timestamp: Option<i64>,
     ) -> Result<()> {
-        if !self.known_topics.contains(topic) {
+        if !self.known_topics.contains_key(topic) {
             // Kafka's auto.create.topics.enable: writing creates the topic.
             self.partition_count(topic)?;
+        }
+        // Refused here rather than when the buffer is written out, so the error is about
+        // this record (Kafka's MESSAGE_TOO_LARGE).
+        let size = NewRecord {
+            key,
+            value,
+            timestamp,
+            ..NewRecord::default()
+        }
+        .encoded_len();
+        if let Some(&max) = self.known_topics.get(topic) {
+            if size > max as usize {
+                return Err(Error::External(format!(
+                    "embedded log: topic '{topic}': a record of {size} bytes is larger than the topic's max_message_bytes ({max})"
+                )));
+            }
         }
         let record = (
             partition,

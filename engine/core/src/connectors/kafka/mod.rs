@@ -361,6 +361,11 @@ pub trait LogConsumer: Send {
     ) -> Result<Vec<(String, i32)>>;
     /// (log start, high watermark) of a partition.
     fn watermarks(&mut self, topic: &str, partition: i32) -> Result<(i64, i64)>;
+    /// Whether reading from `next` has reached the partition's end (its high watermark);
+    /// a broker that is away for now is "not yet".
+    fn at_end(&mut self, topic: &str, partition: i32, next: i64) -> Result<bool> {
+        Ok(next >= self.watermarks(topic, partition)?.1)
+    }
     /// The group's committed offset of a partition.
     fn committed(&mut self, topic: &str, partition: i32) -> Result<Option<i64>>;
     /// The first offset whose record time is at or after `ts`; the high watermark if none.
@@ -380,6 +385,10 @@ pub trait LogConsumer: Send {
 
 /// Writing a log.
 pub trait LogProducer: Send {
+    /// Checks that `topic` can be written (a broker answers and takes the credentials).
+    fn check(&mut self, _topic: &str) -> Result<()> {
+        Ok(())
+    }
     /// How many partitions `topic` has (created as the log's default if missing).
     fn partition_count(&mut self, topic: &str) -> Result<i32>;
     /// Queues a record; `partition` None lets the key choose (Kafka's murmur2 partitioner);
@@ -442,6 +451,14 @@ pub fn topics(def: &TableDef) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Puts the table and its topic(s) in front of a log's error.
+pub(crate) fn in_table(table: &str, topic: &str, e: Error) -> Error {
+    match e {
+        Error::External(m) => Error::External(format!("table '{table}', topic '{topic}': {m}")),
+        other => other,
+    }
 }
 
 /// An option error of `def`.

@@ -8,7 +8,7 @@ use arrow::array::Array;
 use arrow::record_batch::RecordBatch;
 use weir_api::SinkReport;
 
-use super::{cluster, open_producer, option_error, topics, LogProducer};
+use super::{cluster, in_table, open_producer, option_error, topics, LogProducer};
 use crate::connectors::formats::Encoder;
 use crate::operators::group_aggregate::{row_kinds, without_op, RowKind};
 use crate::sql::TableDef;
@@ -123,6 +123,10 @@ impl KafkaSink {
             _ => {}
         }
         let mut producer = open_producer(&cluster(def, base)?)?;
+        // Unreachable brokers and refused credentials fail here, before any row is read.
+        producer
+            .check(&topic)
+            .map_err(|e| in_table(&def.name, &topic, e))?;
         let partitioner = match def.option("sink.partitioner").map(|(v, _)| v.trim()) {
             None | Some("default") => Partitioner::Default,
             Some("fixed") => Partitioner::Fixed,
@@ -220,14 +224,17 @@ impl crate::connectors::Sink for KafkaSink {
             };
             let timestamp = timestamps.and_then(|t| t.is_valid(row).then(|| t.value(row)));
             self.producer
-                .send(&self.topic, partition, key, value, timestamp)?;
+                .send(&self.topic, partition, key, value, timestamp)
+                .map_err(|e| in_table(&self.table, &self.topic, e))?;
             self.rows += 1;
         }
         Ok(())
     }
 
     fn finish(&mut self) -> Result<()> {
-        self.producer.flush()
+        self.producer
+            .flush()
+            .map_err(|e| in_table(&self.table, &self.topic, e))
     }
 
     fn report(&self) -> SinkReport {

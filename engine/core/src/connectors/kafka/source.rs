@@ -11,7 +11,9 @@ use arrow::record_batch::RecordBatch;
 use weir_api::JobMetrics;
 
 use super::rows::{RowPlan, Rows};
-use super::{cluster, open_consumer, option_error, parse_specific_offsets, topics, LogConsumer};
+use super::{
+    cluster, in_table, open_consumer, option_error, parse_specific_offsets, topics, LogConsumer,
+};
 use crate::connectors::{PartitionOffset, Poll, Source, SourceOffset};
 use crate::sql::TableDef;
 use crate::{Error, Result};
@@ -92,9 +94,16 @@ impl KafkaSource {
         let group = def
             .option("properties.group.id")
             .map(|(v, _)| v.to_string());
-        let mut consumer = open_consumer(&cluster(def, base)?, group.as_deref())?;
-
         let named = topics(def);
+        let described = def
+            .option("topic")
+            .or(def.option("topic-pattern"))
+            .map_or("", |(t, _)| t)
+            .to_string();
+        let in_table = |e| in_table(&def.name, &described, e);
+        let mut consumer =
+            open_consumer(&cluster(def, base)?, group.as_deref()).map_err(in_table)?;
+
         let pattern = match def.option("topic-pattern") {
             Some((p, _)) => Some(regex::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
                 option_error(
@@ -112,7 +121,9 @@ impl KafkaSource {
                 "a source needs 'topic' or 'topic-pattern'",
             ));
         }
-        let partitions = consumer.partitions(&named, pattern.as_ref())?;
+        let partitions = consumer
+            .partitions(&named, pattern.as_ref())
+            .map_err(in_table)?;
 
         use Mode::*;
         let start = mode(
@@ -331,8 +342,7 @@ impl Source for KafkaSource {
             if s.done() {
                 continue;
             }
-            let (_, high) = self.consumer.watermarks(&s.topic, s.partition)?;
-            if s.next < high {
+            if !self.consumer.at_end(&s.topic, s.partition, s.next)? {
                 return Ok(false);
             }
         }
