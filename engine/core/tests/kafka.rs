@@ -1014,6 +1014,7 @@ fn a_broker_gone_for_good_fails_the_job_and_keeps_what_was_committed() {
     );
     assert!(
         err.contains("unreachable for")
+            && err.contains(&format!("table 'src', topic '{topic}'"))
             && err.contains(&format!("'{servers}'"))
             && err.contains("'properties.bootstrap.servers'"),
         "{err}"
@@ -1303,7 +1304,9 @@ fn an_unreachable_broker_fails_source_and_sink_in_bounded_time() {
             started.elapsed()
         );
         assert!(
-            err.contains(&format!("'{servers}'")) && err.contains("'properties.bootstrap.servers'"),
+            err.contains("table 't', topic 'nowhere'")
+                && err.contains(&format!("'{servers}'"))
+                && err.contains("'properties.bootstrap.servers'"),
             "{what}: {err}"
         );
     }

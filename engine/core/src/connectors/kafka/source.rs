@@ -42,6 +42,8 @@ impl Split {
 
 pub struct KafkaSource {
     table: String,
+    /// The table's `topic` (or `topic-pattern`), for errors.
+    topics: String,
     schema: SchemaRef,
     consumer: Box<dyn LogConsumer>,
     splits: Vec<Split>,
@@ -246,6 +248,7 @@ impl KafkaSource {
             .unwrap_or("json");
         Ok(Self {
             table: def.name.clone(),
+            topics: described.clone(),
             schema,
             consumer,
             splits,
@@ -315,7 +318,8 @@ impl Source for KafkaSource {
                 }
             }
             Ok(())
-        })?;
+        })
+        .map_err(|e| in_table(&self.table, &self.topics, e))?;
         for (i, split) in self.splits.iter_mut().enumerate() {
             if split.rows.buffered_rows() > 0 {
                 self.pending.push_back((i, split.rows.flush()?));
@@ -342,7 +346,11 @@ impl Source for KafkaSource {
             if s.done() {
                 continue;
             }
-            if !self.consumer.at_end(&s.topic, s.partition, s.next)? {
+            let at_end = self
+                .consumer
+                .at_end(&s.topic, s.partition, s.next)
+                .map_err(|e| in_table(&self.table, &self.topics, e))?;
+            if !at_end {
                 return Ok(false);
             }
         }
@@ -351,6 +359,8 @@ impl Source for KafkaSource {
 
     fn commit(&mut self) -> Result<()> {
         let positions = self.positions();
-        self.consumer.commit(&positions)
+        self.consumer
+            .commit(&positions)
+            .map_err(|e| in_table(&self.table, &self.topics, e))
     }
 }
