@@ -132,6 +132,26 @@ fn read_records_of(cluster: &Cluster, topic: &str) -> Vec<Rec> {
     out
 }
 
+/// Starts `script` on a thread of its own (an unbounded job runs until drained or cancelled
+/// through the control returned).
+fn spawn_job(
+    dir: std::path::PathBuf,
+    script: String,
+) -> (
+    JobControl,
+    std::thread::JoinHandle<weir_engine::Result<weir_api::RunReport>>,
+) {
+    let control = JobControl::default();
+    let options = RunOptions {
+        base_dir: dir,
+        print_to_stdout: false,
+        control: control.clone(),
+        ..RunOptions::default()
+    };
+    let job = std::thread::spawn(move || Session::new(options).execute(&script));
+    (control, job)
+}
+
 fn session(dir: &Path) -> Session {
     Session::new(RunOptions {
         base_dir: dir.to_path_buf(),
@@ -548,14 +568,7 @@ fn an_unbounded_job_drains_on_request_and_fires_its_windows() {
              INSERT INTO o SELECT window_start, k, COUNT(*) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, k;",
             out.display()
         );
-        let control = JobControl::default();
-        let options = RunOptions {
-            base_dir: dir.path().to_path_buf(),
-            print_to_stdout: false,
-            control: control.clone(),
-            ..RunOptions::default()
-        };
-        let job = std::thread::spawn(move || Session::new(options).execute(&script));
+        let (control, job) = spawn_job(dir.path().to_path_buf(), script);
         let records: Vec<String> = (0..40)
             .map(|i| format!(r#"{{"k":"k{}","ts":"2026-01-01 00:00:{:02}"}}"#, i % 2, i))
             .collect();
@@ -598,14 +611,7 @@ fn a_statement_set_runs_its_unbounded_inserts_together() {
              END;",
             out.display()
         );
-        let control = JobControl::default();
-        let options = RunOptions {
-            base_dir: dir.path().to_path_buf(),
-            print_to_stdout: false,
-            control: control.clone(),
-            ..RunOptions::default()
-        };
-        let job = std::thread::spawn(move || Session::new(options).execute(&script));
+        let (control, job) = spawn_job(dir.path().to_path_buf(), script);
         let records: Vec<String> = (0..30)
             .map(|i| match i {
                 7 => r#"{"v":7}"#.to_string(),
@@ -830,14 +836,7 @@ fn run_across_a_restart(
          {insert}",
         sink_ddl(&servers)
     );
-    let control = JobControl::default();
-    let options = RunOptions {
-        base_dir: dir.path().to_path_buf(),
-        print_to_stdout: false,
-        control: control.clone(),
-        ..RunOptions::default()
-    };
-    let job = std::thread::spawn(move || Session::new(options).execute(&script));
+    let (control, job) = spawn_job(dir.path().to_path_buf(), script);
     // The group's offsets move after the sink committed: the first half has landed.
     wait_until(60, "the first half is committed", || {
         committed_total(&servers, &group, &topic) == (N / 2) as i64 || job.is_finished()
@@ -933,14 +932,7 @@ fn a_kafka_sink_rides_out_a_restart_of_its_broker() {
          INSERT INTO out SELECT k, v FROM src;",
         sink.address()
     );
-    let control = JobControl::default();
-    let options = RunOptions {
-        base_dir: dir.path().to_path_buf(),
-        print_to_stdout: false,
-        control: control.clone(),
-        ..RunOptions::default()
-    };
-    let job = std::thread::spawn(move || Session::new(options).execute(&script));
+    let (control, job) = spawn_job(dir.path().to_path_buf(), script);
     wait_until(60, "the first half is committed", || {
         committed_total(&source, &group, &topic) == (N / 2) as i64 || job.is_finished()
     });
