@@ -51,6 +51,18 @@ pub struct BenchArgs {
     /// its table.
     #[arg(long)]
     postgres_cdc: bool,
+    /// Measure the `kafka` source instead: `--events` MATIH llm-ops events produced to the
+    /// embedded log and `--broker-events` to the broker, read by the source (raw, JSON) and by
+    /// MATIH's LLM-operations job; prints one table.
+    #[arg(long)]
+    kafka_source: bool,
+    /// The broker of `--kafka-source` (host:port; default: WEIR_TEST_KAFKA, else
+    /// 127.0.0.1:19092 of `scripts/kafka.sh start`).
+    #[arg(long)]
+    brokers: Option<String>,
+    /// Events `--kafka-source` writes to the broker (default: `--events`; 0 skips the broker).
+    #[arg(long)]
+    broker_events: Option<u64>,
     /// Internal: run one script in this process and print its timing as JSON.
     #[arg(long, hide = true)]
     child_job: Option<PathBuf>,
@@ -90,7 +102,7 @@ impl Stream {
 
 /// The generators' options for the bench: no late, malformed or duplicate records, so
 /// streaming and batch results agree.
-fn gen_options(seed: u64) -> seed::GenOptions {
+pub(crate) fn gen_options(seed: u64) -> seed::GenOptions {
     seed::GenOptions {
         seed,
         start_ms: seed::DEFAULT_START_MS,
@@ -734,7 +746,7 @@ fn run_flink(jobs: &[&Job], data: &Path, work: &Path) -> Result<Vec<Option<Measu
     Ok(results)
 }
 
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
@@ -839,6 +851,18 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     }
     if args.postgres_cdc {
         return crate::bench_cdc::bench_postgres_cdc(args.events, &root);
+    }
+    if args.kafka_source {
+        return crate::bench_kafka::bench_kafka_source(
+            args.events,
+            args.broker_events.unwrap_or(args.events),
+            &args
+                .brokers
+                .clone()
+                .unwrap_or_else(crate::bench_kafka::default_broker),
+            args.seed,
+            &root.join("kafka-source"),
+        );
     }
     let data = root.join(format!("data-e{}-s{}", args.events, args.seed));
     let work = root.join("out");

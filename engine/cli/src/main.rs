@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_cdc;
+mod bench_kafka;
 mod bench_sink;
 mod demo;
 mod demo_cdc;

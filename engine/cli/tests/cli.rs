@@ -1098,3 +1098,92 @@ fn seed_writes_the_same_records_to_a_kafka_broker() {
         }
     }
 }
+
+/// The cells of the Markdown table rows a bench printed (header and rule left out).
+fn table_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .filter(|l| l.starts_with('|') && !l.starts_with("|-"))
+        .skip(1)
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// A rate as the bench prints it (`1.23M`, `245k`, `812`).
+fn rate(cell: &str) -> f64 {
+    let (number, scale) = match cell.as_bytes().last() {
+        Some(b'M') => (&cell[..cell.len() - 1], 1e6),
+        Some(b'k') => (&cell[..cell.len() - 1], 1e3),
+        _ => (cell, 1.0),
+    };
+    number
+        .parse::<f64>()
+        .unwrap_or_else(|_| panic!("not a rate: {cell}"))
+        * scale
+}
+
+/// `weir bench --kafka-source` writes to the embedded log and to a real broker (nisshi, from
+/// `scripts/kafka.sh start`; WEIR_TEST_KAFKA), reads every event back through the `kafka`
+/// source and the LLM-operations sample job, and prints one row per place and stage.
+#[test]
+fn bench_kafka_source_prints_a_row_per_place_and_stage() {
+    let broker = std::env::var("WEIR_TEST_KAFKA").unwrap_or_else(|_| {
+        panic!("WEIR_TEST_KAFKA is not set: start a broker with `scripts/kafka.sh start` and export `scripts/kafka.sh env`")
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = weir(&[
+        "bench",
+        "--kafka-source",
+        "--events",
+        "3000",
+        "--broker-events",
+        "1000",
+        "--brokers",
+        &broker,
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rows = table_rows(&text);
+    let stages = [
+        "produce (flushed)",
+        "source raw -> blackhole",
+        "source json (llm-ops) -> blackhole",
+        "llm-operations job -> DuckDB",
+    ];
+    let places = [
+        ("embedded log".to_string(), 3000),
+        (format!("broker {broker}"), 1000),
+    ];
+    assert_eq!(rows.len(), places.len() * stages.len(), "{text}");
+    for (place, events) in &places {
+        for stage in stages {
+            let row = rows
+                .iter()
+                .find(|r| &r[0] == place && r[1] == stage)
+                .unwrap_or_else(|| panic!("no row for {place} / {stage}:\n{text}"));
+            // place, stage, events, MB, seconds, events/s, MB/s
+            assert_eq!(row[2], events.to_string(), "{text}");
+            for (i, cell) in row.iter().enumerate().skip(3) {
+                assert!(rate(cell) > 0.0, "column {i} of {place} / {stage}:\n{text}");
+            }
+        }
+    }
+    // The sample job's windows landed in the place's DuckDB catalog.
+    let db = dir.path().join("kafka-source/embedded/matih.duckdb");
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let (windows, requests): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), CAST(sum(total_requests) AS BIGINT) FROM matih_analytics.llm_operations_metrics",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert!(windows > 0);
+    assert_eq!(requests, 3000, "every event is counted in one window");
+}
