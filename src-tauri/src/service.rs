@@ -206,7 +206,7 @@ mod tests {
         let json = serde_json::to_string(&run).unwrap_or_default();
         assert_eq!(
             json,
-            r#"{"report":{"statements":0,"sinks":[],"metrics":{"rows_read":0,"parse_errors_skipped":0,"late_rows_dropped":0,"rows_written":0,"windows_fired":0},"preview":null,"elapsed_ms":0},"rows":{"columns":[],"rows":[],"total_rows":0},"chart_png_base64":null}"#
+            r#"{"report":{"statements":0,"sinks":[],"metrics":{"rows_read":0,"parse_errors_skipped":0,"late_rows_dropped":0,"rows_written":0,"windows_fired":0,"firings_timed":0,"firing_latency_total_us":0,"firing_latency_max_us":0},"preview":null,"elapsed_ms":0},"rows":{"columns":[],"rows":[],"total_rows":0},"chart_png_base64":null}"#
         );
     }
 
