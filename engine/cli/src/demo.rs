@@ -278,7 +278,7 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         "[3/5] seeding {} events per topic (seed {})",
         args.events, args.seed
     );
-    let seeded = crate::seed::seed(&crate::seed::SeedArgs {
+    let seed_args = crate::seed::SeedArgs {
         dataset: crate::seed::Dataset::All,
         events: args.events,
         seed: args.seed,
@@ -289,8 +289,8 @@ pub fn demo(args: DemoArgs) -> Result<()> {
             Cluster::Broker { .. } => None,
         },
         ..crate::seed::SeedArgs::default()
-    })
-    .inspect_err(|_| control.cancel())?;
+    };
+    let seeded = crate::seed::seed(&seed_args).inspect_err(|_| control.cancel())?;
     for t in &seeded.topics {
         println!(
             "  {:<28} {:>7} events ({} late, {} malformed, {} duplicates)",
@@ -298,12 +298,8 @@ pub fn demo(args: DemoArgs) -> Result<()> {
         );
     }
     if let Some(pg) = &postgres {
-        let options = crate::seed::SeedArgs {
-            seed: args.seed,
-            ..crate::seed::SeedArgs::default()
-        }
-        .gen_options()
-        .inspect_err(|_| control.cancel())?;
+        // The same generator options as the topics: the transitions are the ones published.
+        let options = seed_args.gen_options().inspect_err(|_| control.cancel())?;
         let rows = pg
             .write_transitions(&options, args.events)
             .inspect_err(|_| control.cancel())?;

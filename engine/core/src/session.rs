@@ -301,7 +301,7 @@ impl Session {
             };
             for outcome in outcomes {
                 let outcome = outcome?;
-                add_metrics(&mut report.metrics, &outcome.metrics);
+                report.metrics.add(&outcome.metrics);
                 report.sinks.extend(outcome.sink_reports);
                 if let Some(batches) = outcome.collected {
                     results.push(QueryResult {
@@ -792,8 +792,4 @@ fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
             Err(Error::Internal(format!("the job stopped on a bug: {what}")))
         }
     }
-}
-
-fn add_metrics(total: &mut JobMetrics, m: &JobMetrics) {
-    total.add(m);
 }

@@ -47,6 +47,8 @@ pub(super) struct RowPlan {
     value_format: (&'static str, &'static str),
     /// Value columns a row must have (the watermark's).
     rowtime: Vec<usize>,
+    /// Whether a column needs each record's offset or time (else they are not kept).
+    per_record: bool,
 }
 
 impl RowPlan {
@@ -112,7 +114,14 @@ impl RowPlan {
         } else {
             ("format", "")
         };
+        let per_record = columns.iter().any(|c| {
+            matches!(
+                c,
+                Origin::Meta(Meta::Offset | Meta::Timestamp | Meta::TimestampType)
+            )
+        });
         let plan = Self {
+            per_record,
             value_schema: Arc::new(schema.project(&value_columns)?),
             key_schema: (!keys.is_empty()).then(|| Arc::new(key_schema(def, &keys))),
             schema,
@@ -180,9 +189,11 @@ impl Rows {
         if !self.value.decode(m.value)? {
             return Ok(false);
         }
-        self.offsets.push(m.offset);
-        self.timestamps.push(m.timestamp);
-        self.append_time.push(m.log_append_time);
+        if self.plan.per_record {
+            self.offsets.push(m.offset);
+            self.timestamps.push(m.timestamp);
+            self.append_time.push(m.log_append_time);
+        }
         let Some(key) = &mut self.key else {
             self.keep.push(true);
             return Ok(true);
@@ -225,9 +236,29 @@ impl Rows {
             }
             None => None,
         };
-        let offsets = std::mem::take(&mut self.offsets);
+        // Each metadata array is built once, whichever columns read it.
         let timestamps = std::mem::take(&mut self.timestamps);
         let append_time = std::mem::take(&mut self.append_time);
+        let reads_type = self
+            .plan
+            .columns
+            .iter()
+            .any(|c| matches!(c, Origin::Meta(Meta::TimestampType)));
+        let timestamp_types: ArrayRef = Arc::new(StringArray::from_iter(
+            timestamps
+                .iter()
+                .zip(&append_time)
+                .filter(|_| reads_type)
+                .map(|(ts, append)| {
+                    Some(match (ts, append) {
+                        (None, _) => "NoTimestampType",
+                        (Some(_), true) => "LogAppendTime",
+                        (Some(_), false) => "CreateTime",
+                    })
+                }),
+        ));
+        let offsets: ArrayRef = Arc::new(Int64Array::from(std::mem::take(&mut self.offsets)));
+        let timestamps: ArrayRef = Arc::new(TimestampMillisecondArray::from(timestamps));
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.columns.len());
         for (from, field) in self.plan.columns.iter().zip(self.plan.schema.fields()) {
             let column: ArrayRef = match from {
@@ -242,19 +273,9 @@ impl Rows {
                 Origin::Meta(Meta::Partition) => {
                     Arc::new(Int32Array::from(vec![self.partition; n]))
                 }
-                Origin::Meta(Meta::Offset) => Arc::new(Int64Array::from(offsets.clone())),
-                Origin::Meta(Meta::Timestamp) => {
-                    Arc::new(TimestampMillisecondArray::from(timestamps.clone()))
-                }
-                Origin::Meta(Meta::TimestampType) => Arc::new(StringArray::from_iter(
-                    timestamps.iter().zip(&append_time).map(|(ts, append)| {
-                        Some(match (ts, append) {
-                            (None, _) => "NoTimestampType",
-                            (Some(_), true) => "LogAppendTime",
-                            (Some(_), false) => "CreateTime",
-                        })
-                    }),
-                )),
+                Origin::Meta(Meta::Offset) => offsets.clone(),
+                Origin::Meta(Meta::Timestamp) => timestamps.clone(),
+                Origin::Meta(Meta::TimestampType) => timestamp_types.clone(),
             };
             columns.push(if column.data_type() == field.data_type() {
                 column

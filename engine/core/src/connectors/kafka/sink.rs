@@ -71,9 +71,11 @@ impl KafkaSink {
                     span: def.span,
                 });
         }
-        let key_columns: Vec<usize> = super::key_columns(def)?
-            .into_iter()
-            .filter_map(|i| position(&def.columns[i].name))
+        // Key columns as declared, and as positions in the writable columns.
+        let declared_keys = super::key_columns(def)?;
+        let key_columns: Vec<usize> = declared_keys
+            .iter()
+            .filter_map(|&i| position(&def.columns[i].name))
             .collect();
         let key = if key_columns.is_empty() {
             None
@@ -85,7 +87,7 @@ impl KafkaSink {
                     "is required when the record has a key",
                 ));
             }
-            let key_schema = super::key_schema(def, &super::key_columns(def)?);
+            let key_schema = super::key_schema(def, &declared_keys);
             Some((
                 key_columns.clone(),
                 Encoder::new(def, "key.format", "key.", &key_schema)?,
