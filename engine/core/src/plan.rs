@@ -421,6 +421,80 @@ impl Converter<'_> {
         Ok(())
     }
 
+    /// A window TVF over a view (`sql::query` computes its window columns in projection
+    /// `p`): the view's time column must be a time attribute, the rowtime of the table it
+    /// reads passed through unchanged, as Flink requires.
+    fn check_window_pane(&self, p: &datafusion::logical_expr::Projection) -> Result<()> {
+        let Some(spec) = self.window.filter(|w| w.over_query) else {
+            return Ok(());
+        };
+        let pane = crate::sql::query::window_pane_function(WINDOW_START);
+        for e in &p.expr {
+            let Expr::ScalarFunction(f) = e.clone().unalias() else {
+                continue;
+            };
+            if f.func.name() != pane {
+                continue;
+            }
+            let attribute = match f.args.first() {
+                Some(Expr::Column(c)) => self.is_rowtime(&p.input, &c.name),
+                _ => false,
+            };
+            if !attribute {
+                let ty = f
+                    .args
+                    .first()
+                    .and_then(|a| {
+                        use datafusion::logical_expr::ExprSchemable;
+                        a.get_type(p.input.schema()).ok()
+                    })
+                    .map(|t| crate::sql::types::SqlType::flink_name_of(&t))
+                    .unwrap_or_default();
+                return Err(Error::Sql {
+                    message: format!(
+                        "the window function requires the time column '{}' of view '{}' to be a time attribute (a table's WATERMARK column passed through unchanged), but it is {ty}",
+                        spec.time_column,
+                        spec.table.as_deref().unwrap_or_default()
+                    ),
+                    span: spec.span,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `column` of `plan` is a scanned table's rowtime (its WATERMARK column) passed
+    /// through unchanged: renamed, filtered, projected, but not computed.
+    fn is_rowtime(&self, plan: &LogicalPlan, column: &str) -> bool {
+        match plan {
+            LogicalPlan::SubqueryAlias(s) => self.is_rowtime(&s.input, column),
+            LogicalPlan::Filter(f) => self.is_rowtime(&f.input, column),
+            LogicalPlan::Projection(p) => {
+                p.expr.iter().zip(p.schema.fields()).any(|(e, f)| {
+                    f.name() == column
+                        && matches!(e.clone().unalias(), Expr::Column(c) if self.is_rowtime(&p.input, &c.name))
+                })
+            }
+            LogicalPlan::Union(u) => {
+                let Some(at) = u.schema.fields().iter().position(|f| f.name() == column) else {
+                    return false;
+                };
+                u.inputs.iter().all(|i| {
+                    i.schema()
+                        .fields()
+                        .get(at)
+                        .is_some_and(|f| self.is_rowtime(i, f.name()))
+                })
+            }
+            LogicalPlan::TableScan(scan) => self
+                .catalog
+                .get(&reference_key(&scan.table_name))
+                .and_then(|def| def.watermark.as_ref())
+                .is_some_and(|w| w.column == column),
+            _ => false,
+        }
+    }
+
     fn unsupported(&self, construct: &str, keyword: Option<Keyword>) -> Error {
         let span = keyword
             .and_then(|k| keyword_span(self.tokens, k))
@@ -476,6 +550,8 @@ impl Converter<'_> {
                         })
                 });
                 let assigner = match self.window {
+                    // A TVF over a view: its window columns are computed after the view.
+                    Some(spec) if spec.over_query => None,
                     Some(spec) => {
                         let rowtime = def.watermark.as_ref().map(|w| w.column.as_str());
                         if rowtime != Some(spec.time_column.as_str()) {
@@ -543,6 +619,7 @@ impl Converter<'_> {
                 }
                 self.convert(&p.input)?;
                 self.row_number_dropped = outer;
+                self.check_window_pane(p)?;
                 self.check_window_columns(&p.expr.iter().collect::<Vec<_>>())?;
                 let exprs = p
                     .expr
@@ -1441,10 +1518,13 @@ pub fn plan_query(
         };
         tables.insert(name.clone(), schema);
     }
-    let provider = Provider {
-        state: session_state(),
-        tables,
-    };
+    let mut state = session_state();
+    if let Some(window) = parsed.window.as_ref().filter(|w| w.over_query) {
+        for udf in crate::operators::window_assigner::WindowPane::all(window.kind) {
+            let _previous = state.register_udf(Arc::new(udf));
+        }
+    }
+    let provider = Provider { state, tables };
     let plan = typed_plan(&provider, *parsed.query.clone(), parsed.span)?;
     let mut converter = Converter {
         catalog,
@@ -1481,7 +1561,7 @@ pub fn plan_query(
         .source
         .ok_or_else(|| Error::Internal("the plan has no source".into()))?;
     if let (Some(spec), PlannedSource::Table { assigner: None, .. } | PlannedSource::Values(_)) =
-        (&parsed.window, &source)
+        (parsed.window.as_ref().filter(|w| !w.over_query), &source)
     {
         return Err(Error::Sql {
             message: "the window's table is not read by this query".into(),

@@ -182,3 +182,69 @@ impl fmt::Display for WindowExpand {
         write!(f, "WindowExpand: {} panes into windows", self.kind.name())
     }
 }
+
+/// The window columns of a window TVF over a view, as functions of the view's rowtime column:
+/// `window_start`, `window_end` and `window_time` of the row's pane, exactly what
+/// [`WindowAssigner`] appends at a table's source. Registered for one query, with its
+/// window.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct WindowPane {
+    kind: WindowKind,
+    /// Which bound: [`WINDOW_START`], [`WINDOW_END`] or [`WINDOW_TIME`].
+    bound: &'static str,
+    name: String,
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl WindowPane {
+    /// The functions a rewritten TVF over a view calls (`sql::query` writes their names).
+    pub fn all(kind: WindowKind) -> Vec<datafusion::logical_expr::ScalarUDF> {
+        [WINDOW_START, WINDOW_END, WINDOW_TIME]
+            .into_iter()
+            .map(|bound| {
+                datafusion::logical_expr::ScalarUDF::new_from_impl(Self {
+                    kind,
+                    bound,
+                    name: crate::sql::query::window_pane_function(bound),
+                    signature: datafusion::logical_expr::Signature::any(
+                        1,
+                        datafusion::logical_expr::Volatility::Immutable,
+                    ),
+                })
+            })
+            .collect()
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for WindowPane {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+    fn return_type(&self, _: &[DataType]) -> datafusion::common::Result<DataType> {
+        Ok(window_bound_type())
+    }
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> datafusion::common::Result<datafusion::logical_expr::ColumnarValue> {
+        let [arg] = args.args.as_slice() else {
+            return datafusion::common::exec_err!("{} takes one argument", self.name);
+        };
+        let column = arg.to_array(args.number_rows)?;
+        let ts = event_time_millis(&column)
+            .map_err(|e| datafusion::common::DataFusionError::Execution(e.to_string()))?;
+        let kind = self.kind;
+        let pane = kind.pane_ms();
+        let out: TimestampMillisecondArray = match self.bound {
+            WINDOW_START => ts.unary(|t| kind.pane_start(t)),
+            WINDOW_END => ts.unary(|t| kind.pane_start(t) + pane),
+            _ => ts.unary(|t| kind.pane_start(t) + pane - 1),
+        };
+        Ok(datafusion::logical_expr::ColumnarValue::Array(Arc::new(
+            out,
+        )))
+    }
+}

@@ -32,14 +32,24 @@ pub struct WindowSpec {
     pub kind: WindowKind,
     /// The rowtime column windows are assigned by.
     pub time_column: String,
-    /// The table the window TVF reads (`None` for the legacy GROUP BY syntax).
+    /// The table the window TVF reads (`None` for the legacy GROUP BY syntax); for a view,
+    /// the name it is read under.
     pub table: Option<String>,
+    /// The TVF reads a view (expanded to its query): the window columns are computed from the
+    /// view's rowtime column after the view's operators, not at the table's source.
+    pub over_query: bool,
     pub span: Span,
+}
+
+/// The function a window TVF over a view calls for `bound` (`window_start`, `window_end`,
+/// `window_time`): `operators::window_assigner::WindowPane`, registered with the query's window.
+pub fn window_pane_function(bound: &str) -> String {
+    format!("__weir_pane_{bound}")
 }
 
 /// The windows Weir runs, all over a grid of panes (Flink's "slices"): a row is added to one
 /// pane, and a window is the panes between its start and end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum WindowKind {
     Tumble {
         size_ms: i64,
@@ -274,6 +284,19 @@ pub fn parse_query(tokens: Vec<TokenWithSpan>) -> Result<ParsedQuery> {
         return Err(err);
     }
     let (rewritten, mut tvf_windows) = rewrite_window_tvf(&tokens)?;
+    if let Some(w) = tvf_windows
+        .iter()
+        .find(|w| w.over_query)
+        .filter(|_| tvf_windows.len() > 1)
+    {
+        return Err(Error::Unsupported {
+            construct: format!(
+                "a view ('{}') in the window TVF of a window join: name its table there",
+                w.table.as_deref().unwrap_or_default()
+            ),
+            span: w.span,
+        });
+    }
     let (tvf_window, join_windows) = if tvf_windows.len() == 1 {
         (tvf_windows.pop(), vec![])
     } else {
@@ -411,6 +434,19 @@ fn rewrite_window_tvf(tokens: &[TokenWithSpan]) -> Result<(Vec<TokenWithSpan>, V
         }
         let (table_tokens, spec) = window_tvf_args(&fn_name, args, fn_span)?;
         out.extend(table_tokens);
+        // A view's derived table needs an alias: the view's name, unless one is written.
+        let aliased = matches!(
+            tokens.get(j + 2).map(|t| &t.token),
+            Some(Token::Word(w)) if w.keyword == Keyword::AS || w.keyword == Keyword::NoKeyword
+        );
+        if spec.over_query && !aliased {
+            let at = tokens[i].span;
+            out.push(TokenWithSpan::new(Token::make_keyword("AS"), at));
+            out.push(TokenWithSpan::new(
+                Token::make_word(spec.table.as_deref().unwrap_or_default(), Some('`')),
+                at,
+            ));
+        }
         windows.push(spec);
         i = j + 2;
     }
@@ -465,10 +501,21 @@ fn window_tvf_args(
                         span: arg_span,
                     });
                 }
-                // `TABLE t PARTITION BY k` (SESSION): the keys come from the GROUP BY.
-                let end = (1..arg.len())
-                    .find(|i| keyword_at(&arg, *i) == Some(Keyword::PARTITION))
-                    .unwrap_or(arg.len());
+                // `TABLE t PARTITION BY k` (SESSION): the keys come from the GROUP BY. A view
+                // comes expanded: `TABLE (query) AS v`.
+                let mut depth = 0usize;
+                let mut end = arg.len();
+                for (i, t) in arg.iter().enumerate().skip(1) {
+                    match t.token {
+                        Token::LParen => depth += 1,
+                        Token::RParen => depth = depth.saturating_sub(1),
+                        _ if depth == 0 && keyword_at(&arg, i) == Some(Keyword::PARTITION) => {
+                            end = i;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
                 table = Some(arg[1..end].to_vec());
             }
             1 => {
@@ -557,16 +604,54 @@ fn window_tvf_args(
         },
     };
     kind.validate(span)?;
-    let table_name = table.iter().map(|t| match &t.token {
-        Token::Word(w) => w.value.clone(),
-        other => other.to_string(),
-    });
+    let over_query = matches!(table.first().map(|t| &t.token), Some(Token::LParen));
+    let table_name = if over_query {
+        // `(query) AS v`: the view's name.
+        match table.last().map(|t| &t.token) {
+            Some(Token::Word(w)) => w.value.clone(),
+            _ => String::new(),
+        }
+    } else {
+        table
+            .iter()
+            .map(|t| match &t.token {
+                Token::Word(w) => w.value.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .concat()
+    };
     let spec = WindowSpec {
         kind,
         time_column,
-        table: Some(table_name.collect::<Vec<_>>().concat()),
+        table: Some(table_name),
+        over_query,
         span,
     };
+    if over_query {
+        // The window columns come after the view's columns, computed from its rowtime:
+        // `(SELECT *, pane_start(ts) AS window_start, ... FROM (query) AS v)`.
+        let at = table[0].span;
+        let wrap = |token: Token| TokenWithSpan::new(token, at);
+        let mut out = vec![
+            wrap(Token::LParen),
+            wrap(Token::make_keyword("SELECT")),
+            wrap(Token::Mul),
+        ];
+        for bound in [WINDOW_START, WINDOW_END, WINDOW_TIME] {
+            out.push(wrap(Token::Comma));
+            out.push(wrap(Token::make_word(&window_pane_function(bound), None)));
+            out.push(wrap(Token::LParen));
+            out.push(wrap(Token::make_word(&spec.time_column, Some('`'))));
+            out.push(wrap(Token::RParen));
+            out.push(wrap(Token::make_keyword("AS")));
+            out.push(wrap(Token::make_word(bound, None)));
+        }
+        out.push(wrap(Token::make_keyword("FROM")));
+        out.extend(table);
+        out.push(wrap(Token::RParen));
+        return Ok((out, spec));
+    }
     Ok((table, spec))
 }
 
@@ -675,6 +760,7 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
                         kind,
                         time_column,
                         table: None,
+                        over_query: false,
                         span,
                     });
                     // All three bounds are grouped so that *_START, *_END and *_ROWTIME can all be selected.

@@ -421,7 +421,8 @@ fn parse_create_view(tokens: &[TokenWithSpan], span: Span) -> Result<Statement> 
 
 /// The query `tokens` with every view it reads written out in place, as a derived table
 /// (`(query) AS name`, with the view's column list), views within views too. A name counts
-/// as a view read where a table may stand: after FROM, JOIN, or a comma of a FROM list.
+/// as a view read where a table may stand: after FROM, JOIN, a comma of a FROM list, or
+/// TABLE (a window TVF's input).
 pub fn expand_views(
     tokens: &[TokenWithSpan],
     views: &HashMap<String, (Vec<String>, Vec<TokenWithSpan>)>,
@@ -454,7 +455,10 @@ fn expand(
     for (i, t) in tokens.iter().enumerate() {
         let table_position = i > 0
             && match &tokens[i - 1].token {
-                Token::Word(w) => matches!(w.keyword, Keyword::FROM | Keyword::JOIN),
+                // `TABLE v` is the input of a window TVF.
+                Token::Word(w) => {
+                    matches!(w.keyword, Keyword::FROM | Keyword::JOIN | Keyword::TABLE)
+                }
                 Token::Comma => in_from,
                 _ => false,
             };
