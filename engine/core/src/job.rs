@@ -921,7 +921,12 @@ mod tests {
         columns[column] = arrow::compute::cast(&old, state.column(column).data_type()).unwrap();
         let aged = RecordBatch::try_new(state.schema(), columns).unwrap();
         let mut third = plan_with(query, &ttl);
-        restore_all(&mut third, &[Some(aged)]);
+        // In the aggregation's place among the operators' snapshots.
+        let aged: Vec<Option<RecordBatch>> = states
+            .iter()
+            .map(|s| s.as_ref().map(|_| aged.clone()))
+            .collect();
+        restore_all(&mut third, &aged);
         let out = drive(&mut third, &input[1..2], &mut metrics);
         assert!(
             !out.iter().any(|r| r.ends_with(",1") || r.ends_with(",2")),
@@ -932,6 +937,58 @@ mod tests {
                 .any(|r| r.starts_with("k0,") && r.ends_with(",0")),
             "{out:?}"
         );
+    }
+
+    #[test]
+    fn distinct_state_survives_snapshot_and_restore_and_expires() {
+        let input = shuffled();
+        let query = "SELECT DISTINCT k, v FROM ev";
+        let (rows, states) = assert_snapshot_round_trip(query, &PlanOptions::default(), &input, 1);
+        // Only inserts: a repeated row changes nothing.
+        assert!(rows.iter().all(|r| r.ends_with(",0")), "{rows:?}");
+        let mut distinct = rows.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), rows.len(), "{rows:?}");
+        // Restored as if last seen two hours ago, beyond a TTL of one hour: rows seen before
+        // the snapshot pass again.
+        let ttl = PlanOptions {
+            state_ttl: Some(Duration::from_secs(3600)),
+        };
+        let state = states.iter().flatten().next().unwrap().clone();
+        let column = state
+            .schema()
+            .index_of(crate::operators::state::LAST_ACCESS)
+            .unwrap();
+        // The snapshots of every operator, the aggregation's aged by `by_ms`.
+        let aged = |by_ms: i64| -> Vec<Option<RecordBatch>> {
+            let old = arrow::compute::kernels::numeric::sub(
+                state.column(column),
+                &arrow::array::DurationMillisecondArray::new_scalar(by_ms),
+            )
+            .unwrap();
+            let mut columns = state.columns().to_vec();
+            columns[column] = arrow::compute::cast(&old, state.column(column).data_type()).unwrap();
+            let aged = RecordBatch::try_new(state.schema(), columns).unwrap();
+            states
+                .iter()
+                .map(|s| s.as_ref().map(|_| aged.clone()))
+                .collect()
+        };
+        let mut metrics = JobMetrics::default();
+        let mut kept = plan_with(query, &ttl);
+        restore_all(&mut kept, &aged(0));
+        let fresh = drive(&mut kept, &input[..1], &mut metrics);
+        assert!(fresh.is_empty(), "{fresh:?}");
+        let mut expired = plan_with(query, &ttl);
+        restore_all(&mut expired, &aged(2 * 3600 * 1000));
+        let again = drive(&mut expired, &input[..1], &mut metrics);
+        let mut first: Vec<String> = rows.iter().take(again.len()).cloned().collect();
+        first.sort();
+        let mut again_sorted = again.clone();
+        again_sorted.sort();
+        assert!(!again.is_empty());
+        assert_eq!(again_sorted, first);
     }
 
     #[test]

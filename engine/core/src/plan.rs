@@ -668,8 +668,31 @@ impl Converter<'_> {
             LogicalPlan::Sort(_) => Err(self.unsupported("ORDER BY", Some(Keyword::ORDER))),
             LogicalPlan::Limit(_) => Err(self.unsupported("LIMIT", Some(Keyword::LIMIT))),
             LogicalPlan::Union(_) => Err(self.unsupported("UNION", Some(Keyword::UNION))),
+            LogicalPlan::Distinct(datafusion::logical_expr::Distinct::All(input)) => {
+                // As Flink plans it: an aggregation grouped by every column, without aggregate
+                // functions (a window aggregation over a window TVF, else updating).
+                self.convert(input)?;
+                let keys = input
+                    .schema()
+                    .columns()
+                    .into_iter()
+                    .map(Expr::Column)
+                    .collect();
+                let grouped =
+                    datafusion::logical_expr::Aggregate::try_new(input.clone(), keys, vec![])
+                        .map_err(|e| plan_error(e, self.span))?;
+                let updating = self.updating.is_some();
+                self.aggregate(&grouped)?;
+                if !updating {
+                    self.updating = self
+                        .updating
+                        .take()
+                        .map(|node| format!("SELECT DISTINCT ({node})"));
+                }
+                Ok(())
+            }
             LogicalPlan::Distinct(_) => {
-                Err(self.unsupported("SELECT DISTINCT", Some(Keyword::DISTINCT)))
+                Err(self.unsupported("SELECT DISTINCT ON", Some(Keyword::DISTINCT)))
             }
             LogicalPlan::Window(w) => {
                 self.convert(&w.input)?;
