@@ -482,9 +482,17 @@ pub fn run(
     } = query;
     if late.is_some() {
         route_late_rows(&mut operators);
-        if let PlannedSource::Join(join) = &mut planned {
-            route_late_rows(&mut join.left.operators);
-            route_late_rows(&mut join.right.operators);
+        match &mut planned {
+            PlannedSource::Join(join) => {
+                route_late_rows(&mut join.left.operators);
+                route_late_rows(&mut join.right.operators);
+            }
+            PlannedSource::Union(union) => {
+                for input in &mut union.inputs {
+                    route_late_rows(&mut input.operators);
+                }
+            }
+            _ => {}
         }
     }
     let preview_rows = config.preview_rows;
@@ -565,13 +573,30 @@ pub fn run(
             drain_late_rows(&mut input.operators, late.as_deref_mut())?;
             checkpoint(sink, late, &mut [&mut input])?;
         }
-        PlannedSource::Join(join) => {
-            let crate::plan::JoinPlan {
-                left,
-                right,
-                mut join,
-            } = *join;
-            /// One side of the join: its input, whether it ended, its watermark.
+        PlannedSource::Join(_) | PlannedSource::Union(_) => {
+            // A join (two inputs) or a union (any number): each input is read on its own.
+            let (inputs, mut combine): (
+                Vec<PlannedQuery>,
+                Box<dyn crate::operators::MultiInputOperator>,
+            ) = match planned {
+                PlannedSource::Join(join) => {
+                    let crate::plan::JoinPlan { left, right, join } = *join;
+                    (
+                        vec![left, right],
+                        Box::new(crate::operators::TwoInputs(join)),
+                    )
+                }
+                PlannedSource::Union(union) => {
+                    let crate::plan::UnionPlan { inputs, union } = *union;
+                    (inputs, Box::new(union))
+                }
+                _ => {
+                    return Err(crate::Error::Internal(
+                        "a multi-input source without inputs".into(),
+                    ))
+                }
+            };
+            /// One input: its table input, whether it ended, its watermark.
             struct Side {
                 input: TableInput,
                 done: bool,
@@ -579,11 +604,11 @@ pub fn run(
                 watermark: i64,
             }
             let mut sides = Vec::new();
-            for side in [left, right] {
+            for side in inputs {
                 let PlannedSource::Table { ref def, .. } = side.source else {
-                    return Err(crate::Error::Internal(
-                        "a join input without a table".into(),
-                    ));
+                    return Err(crate::Error::Internal(format!(
+                        "an input of {combine} without a table"
+                    )));
                 };
                 let source = open(def)?;
                 sides.push(Side {
@@ -601,7 +626,7 @@ pub fn run(
             }
             control.mark_started();
             let mut watermark = i64::MIN;
-            // Both inputs are read a batch at a time, in turn, until both end.
+            // The inputs are read a batch at a time, in turn, until all end.
             while sides.iter().any(|s| !s.done) {
                 let request = control.request();
                 if request == StopRequest::Cancel {
@@ -609,9 +634,16 @@ pub fn run(
                 }
                 let draining =
                     request == StopRequest::Drain && sides.iter().all(|s| s.done || s.idle);
-                // Each side's view of the other side's watermark.
-                let mut other_watermark = [sides[1].watermark, sides[0].watermark];
-                for (i, side) in sides.iter_mut().enumerate() {
+                for i in 0..sides.len() {
+                    // The smallest watermark of the other inputs.
+                    let others = sides
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != i)
+                        .map(|(_, s)| s.watermark)
+                        .min()
+                        .unwrap_or(i64::MAX);
+                    let side = &mut sides[i];
                     if side.done {
                         continue;
                     }
@@ -634,29 +666,24 @@ pub fn run(
                             side.input.finish(metrics)?
                         }
                     };
-                    let which = if i == 0 {
-                        crate::operators::join::Side::Left
-                    } else {
-                        crate::operators::join::Side::Right
-                    };
                     for event in events {
                         match event {
                             Event::Batch(b) => {
-                                for joined in join.process_batch(which, b, metrics)? {
-                                    let out = push_batch(&mut operators, joined, metrics)?;
+                                for combined in combine.process_batch(i, b, metrics)? {
+                                    let out = push_batch(&mut operators, combined, metrics)?;
                                     emit(out, metrics, sink)?;
                                 }
                             }
-                            // Joins are not timed yet.
+                            // Firings inside one input are not timed yet.
                             Event::Fired(_) => {}
                             Event::Watermark(wm) => {
                                 side.watermark = side.watermark.max(wm);
-                                // The join's watermark is the smaller of its inputs'.
-                                let combined = side.watermark.min(other_watermark[i]);
+                                // The combined watermark is the smallest of the inputs'.
+                                let combined = side.watermark.min(others);
                                 if combined > watermark {
                                     watermark = combined;
-                                    for joined in join.process_watermark(watermark, metrics)? {
-                                        let out = push_batch(&mut operators, joined, metrics)?;
+                                    for out in combine.process_watermark(watermark, metrics)? {
+                                        let out = push_batch(&mut operators, out, metrics)?;
                                         emit(out, metrics, sink)?;
                                     }
                                     let out = push_watermark(&mut operators, watermark, metrics)?;
@@ -666,7 +693,6 @@ pub fn run(
                         }
                     }
                     drain_late_rows(&mut side.input.operators, late.as_deref_mut())?;
-                    other_watermark[1 - i] = side.watermark;
                 }
                 drain_late_rows(&mut operators, late.as_deref_mut())?;
                 if checkpoints.due() {

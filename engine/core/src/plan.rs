@@ -57,6 +57,14 @@ pub enum PlannedSource {
     Values(Vec<RecordBatch>),
     /// Two inputs joined.
     Join(Box<JoinPlan>),
+    /// The rows of several inputs (`UNION ALL`).
+    Union(Box<UnionPlan>),
+}
+
+/// `UNION ALL` of tables, each with its own operators.
+pub struct UnionPlan {
+    pub inputs: Vec<PlannedQuery>,
+    pub union: crate::operators::union::Union,
 }
 
 /// A join of two tables, each with its own operators: a regular join or a window join.
@@ -73,6 +81,7 @@ impl PlannedSource {
             PlannedSource::Table { def, .. } => vec![def],
             PlannedSource::Values(_) => vec![],
             PlannedSource::Join(j) => [j.left.source.tables(), j.right.source.tables()].concat(),
+            PlannedSource::Union(u) => u.inputs.iter().flat_map(|i| i.source.tables()).collect(),
         }
     }
 }
@@ -132,6 +141,15 @@ impl fmt::Display for PlannedQuery {
                     writeln!(f, "  {line}")?;
                 }
                 writeln!(f, "{}", j.join)?;
+            }
+            PlannedSource::Union(u) => {
+                for (i, input) in u.inputs.iter().enumerate() {
+                    writeln!(f, "Union input {}:", i + 1)?;
+                    for line in input.to_string().lines() {
+                        writeln!(f, "  {line}")?;
+                    }
+                }
+                writeln!(f, "{}", u.union)?;
             }
             PlannedSource::Values(b) => writeln!(
                 f,
@@ -667,7 +685,7 @@ impl Converter<'_> {
             LogicalPlan::Join(j) => self.join(j),
             LogicalPlan::Sort(_) => Err(self.unsupported("ORDER BY", Some(Keyword::ORDER))),
             LogicalPlan::Limit(_) => Err(self.unsupported("LIMIT", Some(Keyword::LIMIT))),
-            LogicalPlan::Union(_) => Err(self.unsupported("UNION", Some(Keyword::UNION))),
+            LogicalPlan::Union(u) => self.union(u),
             LogicalPlan::Distinct(datafusion::logical_expr::Distinct::All(input)) => {
                 // As Flink plans it: an aggregation grouped by every column, without aggregate
                 // functions (a window aggregation over a window TVF, else updating).
@@ -913,6 +931,95 @@ impl Converter<'_> {
             right,
             join,
         })));
+        Ok(())
+    }
+
+    /// `UNION ALL` of tables, each with its own filters, projections and aggregations: the
+    /// job reads every input on its own and the union's watermark is the smallest of theirs.
+    fn union(&mut self, u: &datafusion::logical_expr::Union) -> Result<()> {
+        // `a UNION ALL b UNION ALL c` is planned as nested unions: one union of three.
+        fn flatten<'p>(plan: &'p LogicalPlan, out: &mut Vec<&'p LogicalPlan>) {
+            match plan {
+                LogicalPlan::Union(u) => u.inputs.iter().for_each(|i| flatten(i, out)),
+                other => out.push(other),
+            }
+        }
+        let mut plans = Vec::new();
+        u.inputs.iter().for_each(|i| flatten(i, &mut plans));
+        let mut inputs = Vec::with_capacity(plans.len());
+        for plan in plans {
+            // A window TVF reads one table (or a view, whose window columns come after the
+            // union): only the input that scans it assigns windows.
+            // With two TVFs, each input reads the one over its table.
+            let scanned = scanned_tables(plan);
+            let window = self
+                .window
+                .filter(|w| w.over_query || w.table.as_ref().is_none_or(|t| scanned.contains(t)))
+                .or_else(|| {
+                    self.join_windows
+                        .iter()
+                        .find(|w| w.table.as_ref().is_some_and(|t| scanned.contains(t)))
+                });
+            if let Some(twice) = self.join_windows.iter().find(|w| {
+                self.join_windows
+                    .iter()
+                    .filter(|o| o.table == w.table)
+                    .count()
+                    > 1
+            }) {
+                return Err(Error::Unsupported {
+                    construct: format!(
+                        "two window TVFs over the same table ('{}') in one query",
+                        twice.table.as_deref().unwrap_or_default()
+                    ),
+                    span: twice.span,
+                });
+            }
+            let mut sub = Converter {
+                catalog: self.catalog,
+                shapes: self.shapes,
+                window,
+                join_windows: &[],
+                expand_windows: false,
+                tokens: self.tokens,
+                span: self.span,
+                props: ExecutionProps::new(),
+                source: None,
+                operators: Vec::new(),
+                aggregated: false,
+                options: self.options,
+                updating: None,
+                row_number_filter: None,
+                row_number_dropped: None,
+            };
+            sub.convert(plan)?;
+            let source = sub
+                .source
+                .ok_or_else(|| Error::Internal("a union input without a source".into()))?;
+            if !matches!(source, PlannedSource::Table { .. }) {
+                return Err(self.unsupported(
+                    "UNION ALL of inputs that are not tables (VALUES, joins, unions in subqueries)",
+                    Some(Keyword::UNION),
+                ));
+            }
+            self.aggregated |= sub.aggregated;
+            if self.updating.is_none() {
+                self.updating = sub.updating.clone();
+            }
+            inputs.push(PlannedQuery {
+                source,
+                operators: sub.operators,
+                schema: Arc::new(plan.schema().as_arrow().clone()),
+                window: window.cloned(),
+                updating: sub.updating,
+            });
+        }
+        let union = crate::operators::union::Union::new(
+            Arc::new(u.schema.as_arrow().clone()),
+            inputs.len(),
+            self.updating.is_some(),
+        );
+        self.source = Some(PlannedSource::Union(Box::new(UnionPlan { inputs, union })));
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod late;
 pub mod session_aggregate;
 pub mod state;
 pub mod top_n;
+pub mod union;
 pub mod window_aggregate;
 pub mod window_assigner;
 pub mod window_join;
@@ -98,6 +99,58 @@ pub trait TwoInputOperator: Send + std::fmt::Display {
 
     /// Restores a snapshot, before the operator sees any batch.
     fn restore(&mut self, state: &RecordBatch) -> Result<()>;
+}
+
+/// An operator with any number of inputs, each read on its own (its source, watermarks and
+/// operators): the job loop drives joins (two inputs) and unions (N) through it. Each batch
+/// comes from one input; the watermark it sees is the smallest of its inputs'.
+pub trait MultiInputOperator: Send + std::fmt::Display {
+    /// Processes one batch of input `input`; returns the batches to pass downstream.
+    fn process_batch(
+        &mut self,
+        input: usize,
+        batch: RecordBatch,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>>;
+
+    /// The combined watermark advanced to `watermark` (milliseconds).
+    fn process_watermark(
+        &mut self,
+        watermark: i64,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>>;
+}
+
+/// A join as a [`MultiInputOperator`]: input 0 is its left side, 1 its right.
+pub struct TwoInputs(pub Box<dyn TwoInputOperator>);
+
+impl std::fmt::Display for TwoInputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl MultiInputOperator for TwoInputs {
+    fn process_batch(
+        &mut self,
+        input: usize,
+        batch: RecordBatch,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
+        let side = match input {
+            0 => join::Side::Left,
+            _ => join::Side::Right,
+        };
+        self.0.process_batch(side, batch, metrics)
+    }
+
+    fn process_watermark(
+        &mut self,
+        watermark: i64,
+        metrics: &mut JobMetrics,
+    ) -> Result<Vec<RecordBatch>> {
+        self.0.process_watermark(watermark, metrics)
+    }
 }
 
 /// A batch of `schema` from `columns`, each cast to its field's type where it differs (an

@@ -246,7 +246,6 @@ pub fn parser_error(e: ParserError, fallback: Span) -> Error {
 /// Constructs Weir recognises but does not run yet, with the keyword that starts them.
 const UNSUPPORTED_KEYWORDS: &[(Keyword, &str)] = &[
     (Keyword::MATCH_RECOGNIZE, "MATCH_RECOGNIZE"),
-    (Keyword::UNION, "UNION"),
     (Keyword::INTERSECT, "INTERSECT"),
     (Keyword::EXCEPT, "EXCEPT"),
     (Keyword::LATERAL, "LATERAL"),
