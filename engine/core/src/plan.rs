@@ -1034,6 +1034,28 @@ impl Converter<'_> {
             ));
         };
         let WindowFunction { fun, params } = function.as_ref();
+        if let name @ ("rank" | "dense_rank") = fun.name() {
+            // Flink 1.20 ranks streams with ROW_NUMBER() only, windowed or not.
+            let name = name.to_uppercase();
+            let by_window = [WINDOW_START, WINDOW_END].iter().all(|b| {
+                params
+                    .partition_by
+                    .iter()
+                    .any(|e| matches!(e, Expr::Column(c) if c.name == *b))
+            });
+            let message = if by_window {
+                format!("{name}() function is not supported on Window TopN, only ROW_NUMBER() is (as in Flink 1.20)")
+            } else {
+                format!("{name}() on a streaming table is not supported, only ROW_NUMBER() is (as in Flink 1.20)")
+            };
+            let span = self
+                .tokens
+                .iter()
+                .find(|t| matches!(&t.token, datafusion::sql::sqlparser::tokenizer::Token::Word(w) if w.value.eq_ignore_ascii_case(&name)))
+                .map(crate::sql::span_of)
+                .unwrap_or(self.span);
+            return Err(Error::Sql { message, span });
+        }
         if fun.name() != "row_number" {
             return Err(not_dedup(
                 self,
