@@ -6,6 +6,7 @@
 pub mod calc;
 pub mod deduplicate;
 pub mod group_aggregate;
+pub mod interval_join;
 pub mod join;
 pub mod late;
 pub mod session_aggregate;
@@ -90,6 +91,13 @@ pub trait TwoInputOperator: Send + std::fmt::Display {
     ) -> Result<Vec<RecordBatch>> {
         let _ = (watermark, metrics);
         Ok(vec![])
+    }
+
+    /// The watermark passed to the operators after the join when its own is `watermark`:
+    /// the same, unless the join emits rows older than its watermark (an interval join holds
+    /// it back, as Flink does).
+    fn output_watermark(&self, watermark: i64) -> i64 {
+        watermark
     }
 
     /// Both sides' state for a checkpoint, as one batch. Taking a snapshot does not change
