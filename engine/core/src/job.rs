@@ -222,7 +222,8 @@ impl WatermarkTracker {
 /// What an input produces, in order: batches, and watermarks after which they were made.
 enum Event {
     Batch(RecordBatch),
-    Watermark(i64),
+    /// The watermark, and when the input that moved it arrived.
+    Watermark(i64, Instant),
     /// The batches before this came from a watermark firing windows; the instant is when the
     /// input that moved the watermark arrived (for [`JobMetrics::record_firing`]).
     Fired(Instant),
@@ -389,7 +390,7 @@ impl TableInput {
             events.extend(fired.into_iter().map(Event::Batch));
             events.push(Event::Fired(arrived));
         }
-        events.push(Event::Watermark(wm));
+        events.push(Event::Watermark(wm, arrived));
         Ok(())
     }
 
@@ -544,7 +545,7 @@ pub fn run(
                     match event {
                         Event::Batch(b) => emit(vec![b], metrics, sink)?,
                         Event::Fired(arrived) => metrics.record_firing(arrived.elapsed()),
-                        Event::Watermark(_) => {}
+                        Event::Watermark(..) => {}
                     }
                 }
                 drain_late_rows(&mut input.operators, late.as_deref_mut())?;
@@ -559,7 +560,7 @@ pub fn run(
                 match event {
                     Event::Batch(b) => emit(vec![b], metrics, sink)?,
                     Event::Fired(arrived) => metrics.record_firing(arrived.elapsed()),
-                    Event::Watermark(_) => {}
+                    Event::Watermark(..) => {}
                 }
             }
             drain_late_rows(&mut input.operators, late.as_deref_mut())?;
@@ -647,20 +648,31 @@ pub fn run(
                                     emit(out, metrics, sink)?;
                                 }
                             }
-                            // Joins are not timed yet.
+                            // What a side's own windows emit goes into the join: the
+                            // join's firing is what reaches the sink.
                             Event::Fired(_) => {}
-                            Event::Watermark(wm) => {
+                            Event::Watermark(wm, arrived) => {
                                 side.watermark = side.watermark.max(wm);
                                 // The join's watermark is the smaller of its inputs'.
                                 let combined = side.watermark.min(other_watermark[i]);
                                 if combined > watermark {
                                     watermark = combined;
+                                    let mut fired = false;
                                     for joined in join.process_watermark(watermark, metrics)? {
                                         let out = push_batch(&mut operators, joined, metrics)?;
+                                        fired = true;
                                         emit(out, metrics, sink)?;
                                     }
-                                    let out = push_watermark(&mut operators, watermark, metrics)?;
+                                    let out = push_watermark(
+                                        &mut operators,
+                                        join.output_watermark(watermark),
+                                        metrics,
+                                    )?;
+                                    fired |= !out.is_empty();
                                     emit(out, metrics, sink)?;
+                                    if fired {
+                                        metrics.record_firing(arrived.elapsed());
+                                    }
                                 }
                             }
                         }
