@@ -102,14 +102,14 @@ pub(super) fn extract(
         }
         None
     };
-    // Every conjunct, BETWEEN split in two as Calcite splits it; `Some(i)`: the equality
-    // `on[i]`, already taken as a key.
+    // Every conjunct, BETWEEN split in two as Calcite splits it; `Some(i)`: the equality of
+    // columns `on[i]`, taken as a key unless it compares the rowtimes. An equality with an
+    // expression (`A.ts = P.ts + INTERVAL ...`) stays a key: Flink computes the expression
+    // into a column first, so it is a regular join there too.
     let mut parts: Vec<(Expr, Option<usize>)> = Vec::new();
     for (i, (l, r)) in on.iter().enumerate() {
-        if let (Expr::Column(lc), Expr::Column(rc)) = (l, r) {
-            if rowtime(lc).is_some() && rowtime(rc).is_some() {
-                parts.push((l.clone().eq(r.clone()), Some(i)));
-            }
+        if let (Expr::Column(_), Expr::Column(_)) = (l, r) {
+            parts.push((l.clone().eq(r.clone()), Some(i)));
         }
     }
     for e in residual.iter() {
@@ -193,8 +193,12 @@ fn time_predicate(
     }
     let left_first = ls == Side::Left;
     let (left_time, right_time) = if left_first { (li, ri) } else { (ri, li) };
-    let values = offset(converter, &j.schema, left, &[&lc, &rc])
-        .zip(offset(converter, &j.schema, right, &[&lc, &rc]));
+    let values = offset(converter, &j.schema, left, &[&lc, &rc]).zip(offset(
+        converter,
+        &j.schema,
+        right,
+        &[&lc, &rc],
+    ));
     Some(TimePredicate {
         op: *op,
         left_first,
