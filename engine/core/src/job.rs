@@ -222,7 +222,8 @@ impl WatermarkTracker {
 /// What an input produces, in order: batches, and watermarks after which they were made.
 enum Event {
     Batch(RecordBatch),
-    Watermark(i64),
+    /// The watermark, and when the input that moved it arrived.
+    Watermark(i64, Instant),
     /// The batches before this came from a watermark firing windows; the instant is when the
     /// input that moved the watermark arrived (for [`JobMetrics::record_firing`]).
     Fired(Instant),
@@ -389,7 +390,7 @@ impl TableInput {
             events.extend(fired.into_iter().map(Event::Batch));
             events.push(Event::Fired(arrived));
         }
-        events.push(Event::Watermark(wm));
+        events.push(Event::Watermark(wm, arrived));
         Ok(())
     }
 
@@ -552,7 +553,7 @@ pub fn run(
                     match event {
                         Event::Batch(b) => emit(vec![b], metrics, sink)?,
                         Event::Fired(arrived) => metrics.record_firing(arrived.elapsed()),
-                        Event::Watermark(_) => {}
+                        Event::Watermark(..) => {}
                     }
                 }
                 drain_late_rows(&mut input.operators, late.as_deref_mut())?;
@@ -567,7 +568,7 @@ pub fn run(
                 match event {
                     Event::Batch(b) => emit(vec![b], metrics, sink)?,
                     Event::Fired(arrived) => metrics.record_firing(arrived.elapsed()),
-                    Event::Watermark(_) => {}
+                    Event::Watermark(..) => {}
                 }
             }
             drain_late_rows(&mut input.operators, late.as_deref_mut())?;
@@ -674,20 +675,31 @@ pub fn run(
                                     emit(out, metrics, sink)?;
                                 }
                             }
-                            // Firings inside one input are not timed yet.
+                            // What an input's own windows emit goes into the join or
+                            // union: what it passes on is what reaches the sink.
                             Event::Fired(_) => {}
-                            Event::Watermark(wm) => {
+                            Event::Watermark(wm, arrived) => {
                                 side.watermark = side.watermark.max(wm);
                                 // The combined watermark is the smallest of the inputs'.
                                 let combined = side.watermark.min(others);
                                 if combined > watermark {
                                     watermark = combined;
+                                    let mut fired = false;
                                     for out in combine.process_watermark(watermark, metrics)? {
                                         let out = push_batch(&mut operators, out, metrics)?;
+                                        fired = true;
                                         emit(out, metrics, sink)?;
                                     }
-                                    let out = push_watermark(&mut operators, watermark, metrics)?;
+                                    let out = push_watermark(
+                                        &mut operators,
+                                        combine.output_watermark(watermark),
+                                        metrics,
+                                    )?;
+                                    fired |= !out.is_empty();
                                     emit(out, metrics, sink)?;
+                                    if fired {
+                                        metrics.record_firing(arrived.elapsed());
+                                    }
                                 }
                             }
                         }

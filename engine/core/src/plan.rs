@@ -41,6 +41,8 @@ use crate::sql::query::{
 use crate::sql::TableDef;
 use crate::{Error, Result};
 
+mod interval;
+
 /// Where a planned query's rows come from.
 // One per job, moved once: the size difference between the variants does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -723,8 +725,9 @@ impl Converter<'_> {
     }
 
     /// A join of two tables (each with its own filters and projections): a regular equi-join
-    /// (INNER, LEFT, RIGHT, FULL), or a window join when both sides are window TVFs joined on
-    /// their `window_start` and `window_end`.
+    /// (INNER, LEFT, RIGHT, FULL), a window join when both sides are window TVFs joined on
+    /// their `window_start` and `window_end`, or an interval join when `ON` bounds each side's
+    /// rowtime by the other's (`plan/interval.rs`).
     fn join(&mut self, j: &datafusion::logical_expr::Join) -> Result<()> {
         use crate::operators::join::JoinType;
         let join_type = match j.join_type {
@@ -777,7 +780,6 @@ impl Converter<'_> {
                 Some(Keyword::JOIN),
             ));
         }
-        let residual = datafusion::logical_expr::utils::conjunction(residual);
         if self.window.is_some() {
             return Err(self.unsupported(
                 "a window TVF on one side of a join (a window join needs one on both sides)",
@@ -837,6 +839,13 @@ impl Converter<'_> {
         };
         let (left, left_updating) = side(self, &j.left, windows.0)?;
         let (right, right_updating) = side(self, &j.right, windows.1)?;
+        // Flink's interval join: append-only inputs whose rowtimes bound each other in ON.
+        let interval = if windowed || left_updating.is_some() || right_updating.is_some() {
+            None
+        } else {
+            interval::extract(self, j, &mut on, &mut residual)
+        };
+        let residual = datafusion::logical_expr::utils::conjunction(residual);
         let mut left_keys = Vec::new();
         let mut right_keys = Vec::new();
         let mut key_types = Vec::new();
@@ -908,6 +917,18 @@ impl Converter<'_> {
             Box::new(crate::operators::window_join::WindowJoin::try_new(
                 left_keys, right_keys, key_types, filter, schema, left_width, join_type, left_end,
                 right_end,
+            )?)
+        } else if let Some(bounds) = interval {
+            Box::new(crate::operators::interval_join::IntervalJoin::try_new(
+                left_keys,
+                right_keys,
+                key_types,
+                filter,
+                schema,
+                left_width,
+                join_type,
+                (bounds.left_time, bounds.right_time),
+                (bounds.lower, bounds.upper),
             )?)
         } else {
             let join = crate::operators::join::StreamingJoin::try_new(

@@ -329,3 +329,45 @@ fn firings_are_timed_from_the_input_to_the_sink() {
     let m = session(dir.path()).execute(&plain).unwrap().metrics;
     assert_eq!((m.rows_written, m.firings_timed), (6, 0));
 }
+
+/// A window join's firings and an interval join's padded rows are timed like a window
+/// aggregation's firings; an interval join's inner matches, emitted as rows arrive, are not.
+#[test]
+fn join_firings_are_timed() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = |rows: &[(&str, u32)]| {
+        rows.iter()
+            .map(|(k, s)| format!(r#"{{"k":"{k}","ts":"2026-01-01 00:00:{s:02}"}}"#))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    write(
+        dir.path(),
+        "l/a.json",
+        &rows(&[("a", 1), ("c", 5), ("b", 12)]),
+    );
+    write(dir.path(), "r/a.json", &rows(&[("a", 2), ("b", 13)]));
+    let tables = "CREATE TABLE lt (k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'filesystem', 'path' = 'l', 'format' = 'json');
+        CREATE TABLE rt (k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'filesystem', 'path' = 'r', 'format' = 'json');
+        CREATE TABLE o (a STRING, b STRING) WITH ('connector' = 'blackhole');";
+    let metrics = |query: &str| {
+        session(dir.path())
+            .execute(&format!("{tables}\nINSERT INTO o {query};"))
+            .unwrap()
+            .metrics
+    };
+    // The left file, then the right: the join's watermark reaches 00:00:11 and fires the
+    // window ending at 00:00:10; the end of input fires the one ending at 00:00:20.
+    let m = metrics("SELECT L.k, R.k FROM TABLE(TUMBLE(TABLE lt, DESCRIPTOR(ts), INTERVAL '10' SECOND)) L JOIN TABLE(TUMBLE(TABLE rt, DESCRIPTOR(ts), INTERVAL '10' SECOND)) R ON L.window_start = R.window_start AND L.window_end = R.window_end AND L.k = R.k");
+    assert_eq!((m.rows_written, m.firings_timed), (2, 2), "{m:?}");
+    // a@01 and b@12 match on arrival; c@05 is padded when the watermark passes 00:00:07.
+    let interval =
+        "FROM lt L {} JOIN rt R ON L.k = R.k AND R.ts BETWEEN L.ts AND L.ts + INTERVAL '2' SECOND";
+    let m = metrics(&format!(
+        "SELECT L.k, R.k {}",
+        interval.replace("{}", "LEFT")
+    ));
+    assert_eq!((m.rows_written, m.firings_timed), (3, 1), "{m:?}");
+    let m = metrics(&format!("SELECT L.k, R.k {}", interval.replace("{}", "")));
+    assert_eq!((m.rows_written, m.firings_timed), (2, 0), "{m:?}");
+}

@@ -712,11 +712,12 @@ impl fmt::Display for StreamingJoin {
     }
 }
 
-/// Whether `batch` is a changelog; used by the window join, which takes appends only.
+/// Whether `batch` is a changelog; used by the window and interval joins, which take appends
+/// only.
 pub(crate) fn refuse_changelog(batch: &RecordBatch) -> Result<()> {
     if is_changelog(batch) {
         return Err(Error::Internal(
-            "a window join over an updating input".into(),
+            "a window or interval join over an updating input".into(),
         ));
     }
     Ok(())

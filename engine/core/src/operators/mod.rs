@@ -6,6 +6,7 @@
 pub mod calc;
 pub mod deduplicate;
 pub mod group_aggregate;
+pub mod interval_join;
 pub mod join;
 pub mod late;
 pub mod session_aggregate;
@@ -93,6 +94,13 @@ pub trait TwoInputOperator: Send + std::fmt::Display {
         Ok(vec![])
     }
 
+    /// The watermark passed to the operators after the join when its own is `watermark`:
+    /// the same, unless the join emits rows older than its watermark (an interval join holds
+    /// it back, as Flink does).
+    fn output_watermark(&self, watermark: i64) -> i64 {
+        watermark
+    }
+
     /// Both sides' state for a checkpoint, as one batch. Taking a snapshot does not change
     /// what the operator will emit.
     fn snapshot(&mut self) -> Result<Option<RecordBatch>>;
@@ -119,6 +127,12 @@ pub trait MultiInputOperator: Send + std::fmt::Display {
         watermark: i64,
         metrics: &mut JobMetrics,
     ) -> Result<Vec<RecordBatch>>;
+
+    /// The watermark later operators see once the inputs' combined watermark is `watermark`
+    /// (an interval join holds it back by its bounds).
+    fn output_watermark(&self, watermark: i64) -> i64 {
+        watermark
+    }
 }
 
 /// A join as a [`MultiInputOperator`]: input 0 is its left side, 1 its right.
@@ -150,6 +164,10 @@ impl MultiInputOperator for TwoInputs {
         metrics: &mut JobMetrics,
     ) -> Result<Vec<RecordBatch>> {
         self.0.process_watermark(watermark, metrics)
+    }
+
+    fn output_watermark(&self, watermark: i64) -> i64 {
+        self.0.output_watermark(watermark)
     }
 }
 
