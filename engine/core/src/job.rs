@@ -264,13 +264,17 @@ impl TableInput {
             assigner,
             watermark,
             def,
-            ..
+            needed,
         } = planned
         else {
             return Err(crate::Error::Internal(
                 "a table input without a table".into(),
             ));
         };
+        let mut source = source;
+        if let Some(needed) = &needed {
+            source.project(needed);
+        }
         // A source's own 'scan.watermark.idle-timeout' wins over the job's setting.
         let idle_timeout = def
             .option("scan.watermark.idle-timeout")

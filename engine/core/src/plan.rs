@@ -54,6 +54,9 @@ pub enum PlannedSource {
         computed: Option<Projection>,
         assigner: Option<WindowAssigner>,
         watermark: Option<Watermark>,
+        /// The columns of the connector's schema the job reads (`None`: all of them);
+        /// the connector may leave the others NULL ([`crate::connectors::Source::project`]).
+        needed: Option<Vec<bool>>,
     },
     /// Constant rows (`VALUES`, or `SELECT` without `FROM`).
     Values(Vec<RecordBatch>),
@@ -120,12 +123,28 @@ impl fmt::Display for PlannedQuery {
                 computed,
                 assigner,
                 watermark,
+                needed,
             } => {
                 write!(f, "Source: {}", def.name)?;
                 if let Some(w) = watermark {
                     write!(f, " (watermark on column #{} - {}ms)", w.column, w.delay_ms)?;
                 }
                 writeln!(f)?;
+                if let Some(needed) = needed.as_ref().filter(|n| n.contains(&false)) {
+                    let schema = def.arrow_schema();
+                    let read: Vec<&str> = schema
+                        .fields()
+                        .iter()
+                        .zip(needed)
+                        .filter(|(_, n)| **n)
+                        .map(|(f, _)| f.name().as_str())
+                        .collect();
+                    writeln!(
+                        f,
+                        "Reads: {} (the other columns are not decoded)",
+                        read.join(", ")
+                    )?;
+                }
                 if let Some(c) = computed {
                     writeln!(f, "Computed columns: {c}")?;
                 }
@@ -388,6 +407,8 @@ fn plan_error(e: DataFusionError, fallback: Span) -> Error {
 struct Converter<'a> {
     catalog: &'a HashMap<String, TableDef>,
     shapes: &'a HashMap<String, Shape>,
+    /// Names of the columns the query's expressions read, anywhere in the plan.
+    referenced: &'a std::collections::HashSet<String>,
     window: Option<&'a WindowSpec>,
     /// The two window TVFs of a window join, handed to the join's sides.
     join_windows: &'a [WindowSpec],
@@ -557,6 +578,24 @@ impl Converter<'_> {
                     self.updating = Some(node);
                 }
                 let source_schema = shape.schema.as_ref().clone();
+                // The table's columns some expression reads (by name: a superset when
+                // another table has a column of the same name), and the rowtime.
+                let needed = {
+                    let rowtime = def
+                        .watermark
+                        .as_ref()
+                        .and_then(|w| source_schema.index_of(&w.column).ok());
+                    let used = source_schema.fields().iter().enumerate().filter(|(i, f)| {
+                        self.referenced.contains(f.name())
+                            && scan.projection.as_ref().is_none_or(|p| p.contains(i))
+                    });
+                    needed_columns(
+                        used.map(|(i, _)| i).chain(rowtime),
+                        shape.computed.as_ref().map(|(exprs, _)| exprs.as_slice()),
+                        def.arrow_schema().fields().len(),
+                    )
+                };
+                let needed = Some(needed);
                 let computed = shape
                     .computed
                     .map(|(exprs, schema)| Projection::new(exprs, schema));
@@ -629,6 +668,7 @@ impl Converter<'_> {
                     computed,
                     assigner,
                     watermark,
+                    needed,
                 });
                 Ok(())
             }
@@ -802,6 +842,7 @@ impl Converter<'_> {
             let mut sub = Converter {
                 catalog: this.catalog,
                 shapes: this.shapes,
+                referenced: this.referenced,
                 window,
                 join_windows: &[],
                 expand_windows: window.is_some() && !has_aggregate(plan),
@@ -999,6 +1040,7 @@ impl Converter<'_> {
             let mut sub = Converter {
                 catalog: self.catalog,
                 shapes: self.shapes,
+                referenced: self.referenced,
                 window,
                 join_windows: &[],
                 expand_windows: false,
@@ -1448,6 +1490,57 @@ struct Shape {
     computed: Option<(Vec<Arc<dyn PhysicalExpr>>, SchemaRef)>,
 }
 
+/// The names of the columns that expressions of `plan` (and its subqueries) read, and of the
+/// columns the plan outputs (what the sink takes).
+fn referenced_columns(plan: &LogicalPlan) -> std::collections::HashSet<String> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    let mut names: std::collections::HashSet<String> = plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let _ = plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            e.apply(|x| {
+                if let Expr::Column(c) = x {
+                    names.insert(c.name.clone());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    names
+}
+
+/// The connector's columns (of `physical` in all) that the table's columns `used` read:
+/// themselves, or what their computed-column expressions refer to.
+fn needed_columns(
+    used: impl Iterator<Item = usize>,
+    computed: Option<&[Arc<dyn PhysicalExpr>]>,
+    physical: usize,
+) -> Vec<bool> {
+    let mut needed = vec![false; physical];
+    for i in used {
+        match computed {
+            Some(exprs) => {
+                let Some(expr) = exprs.get(i) else { continue };
+                for c in datafusion::physical_expr::utils::collect_columns(expr) {
+                    if let Some(n) = needed.get_mut(c.index()) {
+                        *n = true;
+                    }
+                }
+            }
+            None => {
+                if let Some(n) = needed.get_mut(i) {
+                    *n = true;
+                }
+            }
+        }
+    }
+    needed
+}
+
 /// Plans a table's computed columns as `SELECT <columns in declared order> FROM <physical>`,
 /// so they are typed and checked like any query (errors point into the DDL).
 fn table_shape(def: &TableDef) -> Result<Shape> {
@@ -1699,9 +1792,11 @@ pub fn plan_query(
     }
     let provider = Provider { state, tables };
     let plan = typed_plan(&provider, *parsed.query.clone(), parsed.span)?;
+    let referenced = referenced_columns(&plan);
     let mut converter = Converter {
         catalog,
         shapes: &shapes,
+        referenced: &referenced,
         window: parsed.window.as_ref(),
         join_windows: &parsed.join_windows,
         expand_windows: false,

@@ -104,6 +104,11 @@ impl Source for FileSource {
         self.schema.clone()
     }
 
+    fn project(&mut self, needed: &[bool]) {
+        let skip: Vec<bool> = needed.iter().map(|n| !n).collect();
+        self.decoder.skip_columns(&skip);
+    }
+
     fn poll_batch(&mut self, metrics: &mut JobMetrics) -> Result<Poll> {
         loop {
             let SourceOffset::File { file, line } = self.offset else {

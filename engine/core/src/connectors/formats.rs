@@ -228,6 +228,14 @@ impl Decoder {
         }
     }
 
+    /// Leaves the columns marked `true` unread where the format can (JSON: see
+    /// [`JsonDecoder::skip_columns`]); other formats read every column.
+    pub fn skip_columns(&mut self, skip: &[bool]) {
+        if let Self::Json(d) = self {
+            d.skip_columns(skip);
+        }
+    }
+
     /// Adds one message; `Ok(false)` when it was malformed and skipped as the options say.
     pub fn decode(&mut self, bytes: Option<&[u8]>) -> std::result::Result<bool, String> {
         match self {

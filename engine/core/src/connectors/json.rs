@@ -106,25 +106,39 @@ impl Row {
     }
 }
 
-/// Column names, and the column each key position named on the previous line: lines of one
-/// source usually list their keys in the same order, so one comparison finds the column.
+/// Column names, and what each key position named on the previous line: lines of one
+/// source usually list their keys in the same order, so one comparison finds the column (or
+/// tells that the key is none of them).
 struct KeyIndex {
     names: Vec<Box<str>>,
-    last: Vec<Option<usize>>,
+    last: Vec<LastKey>,
+}
+
+/// What a key position named on the previous line.
+enum LastKey {
+    Column(usize),
+    /// A key that names no column.
+    Unknown(Box<str>),
 }
 
 impl KeyIndex {
     fn find(&mut self, position: usize, key: &str) -> Option<usize> {
-        if let Some(Some(c)) = self.last.get(position) {
-            if self.names.get(*c).is_some_and(|n| **n == *key) {
-                return Some(*c);
+        match self.last.get(position) {
+            Some(LastKey::Column(c)) if self.names.get(*c).is_some_and(|n| **n == *key) => {
+                return Some(*c)
             }
+            Some(LastKey::Unknown(k)) if **k == *key => return None,
+            _ => {}
         }
         let found = self.names.iter().position(|n| **n == *key);
+        let entry = match found {
+            Some(c) => LastKey::Column(c),
+            None => LastKey::Unknown(key.into()),
+        };
         if let Some(slot) = self.last.get_mut(position) {
-            *slot = found;
+            *slot = entry;
         } else if position == self.last.len() && position < MAX_KEY_POSITIONS {
-            self.last.push(found);
+            self.last.push(entry);
         }
         found
     }
@@ -146,6 +160,9 @@ enum ColumnBuilder {
     Nanos(TimestampNanosecondBuilder),
     List(ListBuilder<Box<dyn ArrayBuilder>>, DataType),
     Str(StringBuilder),
+    /// A column the query does not read: its values are parsed (the line must still be
+    /// valid JSON) but not converted, and the column is all NULL.
+    Skipped(DataType),
 }
 
 impl ColumnBuilder {
@@ -224,10 +241,11 @@ impl ColumnBuilder {
                 _ => b.append(false),
             },
             Self::Str(b) => b.append_option(cell_text(cell, text)),
+            Self::Skipped(_) => {}
         }
     }
 
-    fn finish(&mut self) -> ArrayRef {
+    fn finish(&mut self, rows: usize) -> ArrayRef {
         match self {
             Self::Bool(b) => ArrayBuilder::finish(b),
             Self::Int8(b) => ArrayBuilder::finish(b),
@@ -243,6 +261,7 @@ impl ColumnBuilder {
             Self::Nanos(b) => ArrayBuilder::finish(b),
             Self::List(b, _) => ArrayBuilder::finish(b),
             Self::Str(b) => ArrayBuilder::finish(b),
+            Self::Skipped(dt) => arrow::array::new_null_array(dt, rows),
         }
     }
 }
@@ -262,6 +281,8 @@ pub struct JsonDecoder {
     columns: Vec<ColumnBuilder>,
     /// Columns that must not be null (the rowtime attribute): a null there is a row error.
     required: Vec<bool>,
+    /// Columns left unread ([`JsonDecoder::skip_columns`]).
+    skipped: Vec<bool>,
     rows: usize,
     keys: KeyIndex,
     row: Row,
@@ -292,12 +313,27 @@ impl JsonDecoder {
         Self {
             schema,
             options,
+            skipped: vec![false; types.len()],
             types,
             columns,
             required,
             rows: 0,
             keys,
             row: Row::default(),
+        }
+    }
+
+    /// Leaves the columns marked `true` unread: their values are parsed as JSON but neither
+    /// converted nor checked (a value of the wrong type, or a missing field under
+    /// `json.fail-on-missing-field`, is no error there), and the column comes out NULL. The
+    /// rowtime column is always read. Flink's json format pushes projections down the same way.
+    pub fn skip_columns(&mut self, skip: &[bool]) {
+        for (i, column) in self.columns.iter_mut().enumerate() {
+            let required = self.required.get(i).copied().unwrap_or(false);
+            if skip.get(i).copied().unwrap_or(false) && !required {
+                *column = ColumnBuilder::Skipped(self.types[i].clone());
+                self.skipped[i] = true;
+            }
         }
     }
 
@@ -342,6 +378,7 @@ impl JsonDecoder {
             let seed = RowSeed {
                 keys: &mut self.keys,
                 types: &self.types,
+                skipped: &self.skipped,
                 ts: self.options.timestamp_standard,
                 row: &mut self.row,
             };
@@ -358,6 +395,9 @@ impl JsonDecoder {
         }
         let ignore = self.options.ignore_parse_errors;
         for (i, slot) in self.row.slots.iter_mut().enumerate() {
+            if self.skipped[i] {
+                continue;
+            }
             let name = || self.schema.field(i).name();
             let null = match slot {
                 Slot::Missing if self.options.fail_on_missing_field => {
@@ -392,6 +432,9 @@ impl JsonDecoder {
         };
         let ts = self.options.timestamp_standard;
         for (i, slot) in self.row.slots.iter_mut().enumerate() {
+            if self.skipped[i] {
+                continue;
+            }
             let field = self.schema.field(i);
             *slot = match map.get(field.name()) {
                 None => Slot::Missing,
@@ -406,7 +449,8 @@ impl JsonDecoder {
 
     /// The rows decoded so far as a batch; the decoder starts empty again.
     pub fn flush(&mut self) -> Result<RecordBatch> {
-        let columns: Vec<ArrayRef> = self.columns.iter_mut().map(|b| b.finish()).collect();
+        let rows = self.rows;
+        let columns: Vec<ArrayRef> = self.columns.iter_mut().map(|b| b.finish(rows)).collect();
         self.rows = 0;
         RecordBatch::try_new(self.schema.clone(), columns)
             .map_err(|e| Error::Internal(format!("json decoder built a bad batch: {e}")))
@@ -420,6 +464,7 @@ impl JsonDecoder {
 struct RowSeed<'a> {
     keys: &'a mut KeyIndex,
     types: &'a [DataType],
+    skipped: &'a [bool],
     ts: TimestampStandard,
     row: &'a mut Row,
 }
@@ -475,7 +520,8 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
             position,
         })? {
             position += 1;
-            match column.and_then(|i| Some((i, self.types.get(i)?))) {
+            let read = column.filter(|i| !self.skipped.get(*i).copied().unwrap_or(false));
+            match read.and_then(|i| Some((i, self.types.get(i)?))) {
                 Some((i, dt)) => {
                     let converted = map.next_value_seed(ValueSeed {
                         dt,
@@ -1338,6 +1384,50 @@ mod tests {
         let b = lenient.flush().unwrap();
         assert_eq!(b.num_rows(), 1);
         assert_eq!(b.column(0).as_string::<i32>().value(0), "a");
+    }
+
+    #[test]
+    fn skipped_columns_are_null_and_unchecked_but_the_line_must_be_json() {
+        let opts = JsonOptions {
+            fail_on_missing_field: true,
+            ..JsonOptions::default()
+        };
+        let mut d = JsonDecoder::new(schema(), opts, &[3]);
+        // Skip n, meta and tags, and ask to skip ts too: the rowtime is read regardless.
+        d.skip_columns(&[false, true, true, true, true]);
+        // n is not an INT, tags is missing: neither matters once skipped.
+        assert_eq!(
+            d.decode_line(r#"{"id":"a","n":"x","meta":{"k":[1,2]},"ts":"2026-02-12 10:30:00"}"#),
+            Ok(true)
+        );
+        assert_eq!(
+            d.decode_line(r#"{"n":1,"meta":null,"ts":"2026-02-12 10:30:01","tags":[]}"#)
+                .unwrap_err(),
+            "field 'id' is missing"
+        );
+        assert!(d
+            .decode_line(r#"{"id":"b","n":1,"meta":{"k":tru},"ts":"2026-02-12 10:30:02"}"#)
+            .unwrap_err()
+            .contains("not valid JSON"));
+        assert!(d
+            .decode_line(r#"{"id":"c","ts":"2026-02-12 10:30:02","tags":[]}"#)
+            .is_ok());
+        assert!(d
+            .decode_line(r#"{"id":"c","n":2,"tags":[]}"#)
+            .unwrap_err()
+            .contains("'ts' is missing"));
+        let b = d.flush().unwrap();
+        assert_eq!(b.num_rows(), 2);
+        assert_eq!(b.column(0).as_string::<i32>().value(1), "c");
+        for skipped in [1, 2, 4] {
+            assert_eq!(b.column(skipped).null_count(), 2, "column {skipped}");
+            assert_eq!(
+                b.column(skipped).data_type(),
+                schema().field(skipped).data_type()
+            );
+        }
+        let ts = b.column(3).as_primitive::<TimestampMillisecondType>();
+        assert_eq!(ts.value(1), 1_770_892_202_000);
     }
 
     #[test]

@@ -564,6 +564,10 @@ pub trait Source: Send {
     fn partitions(&self) -> usize {
         1
     }
+    /// Tells the source which columns of its schema later operators read (`needed[i]`),
+    /// before the first poll: it may leave the others NULL rather than decode them (a
+    /// projection pushed into the format, as Flink's json format takes one).
+    fn project(&mut self, _needed: &[bool]) {}
     /// Whether an unbounded source has read everything there is now (a drain stops here).
     fn caught_up(&mut self) -> Result<bool> {
         Ok(true)

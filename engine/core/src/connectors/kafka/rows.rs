@@ -49,6 +49,8 @@ pub(super) struct RowPlan {
     rowtime: Vec<usize>,
     /// Whether a column needs each record's offset or time (else they are not kept).
     per_record: bool,
+    /// Value columns the query does not read ([`RowPlan::project`]).
+    value_skipped: Vec<bool>,
 }
 
 impl RowPlan {
@@ -122,6 +124,7 @@ impl RowPlan {
         });
         let plan = Self {
             per_record,
+            value_skipped: Vec::new(),
             value_schema: Arc::new(schema.project(&value_columns)?),
             key_schema: (!keys.is_empty()).then(|| Arc::new(key_schema(def, &keys))),
             schema,
@@ -134,6 +137,18 @@ impl RowPlan {
         Ok(plan)
     }
 
+    /// Leaves the value columns that later operators do not read (`needed[i]` false for
+    /// column `i` of the table) unconverted: they come out NULL.
+    pub(super) fn project(&mut self, needed: &[bool]) {
+        self.value_skipped = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| matches!(o, Origin::Value(_)))
+            .map(|(i, _)| !needed.get(i).copied().unwrap_or(true))
+            .collect();
+    }
+
     pub(super) fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
@@ -141,17 +156,19 @@ impl RowPlan {
     /// The builder of rows from records of `topic`/`partition`.
     pub(super) fn rows(&self, def: &TableDef, topic: &str, partition: i32) -> Result<Rows> {
         let (format_key, prefix) = self.value_format;
+        let mut value = Decoder::new(
+            def,
+            format_key,
+            prefix,
+            self.value_schema.clone(),
+            &self.rowtime,
+        )?;
+        value.skip_columns(&self.value_skipped);
         Ok(Rows {
             plan: self.clone(),
             topic: topic.to_string(),
             partition,
-            value: Decoder::new(
-                def,
-                format_key,
-                prefix,
-                self.value_schema.clone(),
-                &self.rowtime,
-            )?,
+            value,
             key: match &self.key_schema {
                 Some(s) => Some(Decoder::new(def, "key.format", "key.", s.clone(), &[])?),
                 None => None,
@@ -163,6 +180,14 @@ impl RowPlan {
             timestamps: Vec::new(),
             append_time: Vec::new(),
         })
+    }
+}
+
+impl Rows {
+    /// See [`RowPlan::project`]; before the first record.
+    pub(super) fn project(&mut self, needed: &[bool]) {
+        self.plan.project(needed);
+        self.value.skip_columns(&self.plan.value_skipped);
     }
 }
 

@@ -283,6 +283,12 @@ impl Source for KafkaSource {
         self.splits.len()
     }
 
+    fn project(&mut self, needed: &[bool]) {
+        for split in &mut self.splits {
+            split.rows.project(needed);
+        }
+    }
+
     fn poll_batch(&mut self, metrics: &mut JobMetrics) -> Result<Poll> {
         if let Some((p, b)) = self.pending.pop_front() {
             return Ok(Poll::PartitionBatch(p, b));
