@@ -30,6 +30,8 @@ use serde_json::{Number, Value};
 
 use crate::{Error, Result};
 
+mod scan;
+
 /// `json.timestamp-format.standard`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimestampStandard {
@@ -286,6 +288,10 @@ pub struct JsonDecoder {
     rows: usize,
     keys: KeyIndex,
     row: Row,
+    /// Strings with escapes, for the fast path ([`scan`]).
+    scratch: String,
+    /// Whether lines go to the fast path first (tests turn it off to compare).
+    scan: bool,
 }
 
 impl JsonDecoder {
@@ -320,6 +326,8 @@ impl JsonDecoder {
             rows: 0,
             keys,
             row: Row::default(),
+            scratch: String::new(),
+            scan: true,
         }
     }
 
@@ -373,7 +381,23 @@ impl JsonDecoder {
     /// applies the missing-field, conversion and rowtime rules column by column.
     fn convert_line(&mut self, line: &str, tree: bool) -> std::result::Result<(), String> {
         self.row.reset(self.types.len());
-        if !tree {
+        let scanned = !tree
+            && self.scan
+            && scan::scan_line(
+                line,
+                scan::Target {
+                    keys: &mut self.keys,
+                    types: &self.types,
+                    skipped: &self.skipped,
+                    ts: self.options.timestamp_standard,
+                    row: &mut self.row,
+                    scratch: &mut self.scratch,
+                },
+            )
+            .is_some();
+        if !scanned && !tree {
+            // The serde path: everything the scanner leaves to it, errors included.
+            self.row.reset(self.types.len());
             let mut de = serde_json::Deserializer::from_str(line);
             let seed = RowSeed {
                 keys: &mut self.keys,
@@ -1586,6 +1610,181 @@ mod tests {
         // All lines in one batch, lenient: the bad ones are skipped whole.
         let b = same_as_tree(lenient, &[], EDGE_LINES);
         assert!(b.num_rows() > 20, "{}", b.num_rows());
+    }
+
+    /// Lines made of random pieces (keys of `wide()` and unknown ones, strings with escapes,
+    /// numbers in every form, nesting, odd spacing, some broken): the scanner, the serde
+    /// path and the `Value` path must agree on every one.
+    #[test]
+    fn the_scanner_agrees_with_serde_on_generated_lines() {
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let keys = [
+            "s", "i", "b", "t", "f", "r", "ok", "d", "day", "ts", "tags", "nums", "nested", "zz",
+            "\\u0073", "k\\\"q",
+        ];
+        let numbers = [
+            "0",
+            "-0",
+            "7",
+            "-12",
+            "42",
+            "300",
+            "2147483648",
+            "-9007199254740993",
+            "9223372036854775807",
+            "18446744073709551615",
+            "123456789012345678901",
+            "0.5",
+            "-2.7",
+            "1.50",
+            "0.1",
+            "3.14159",
+            "1e2",
+            "1E-3",
+            "2.5e+3",
+            "1.7976931348623157e308",
+            "2.2250738585072014e-308",
+            "1e400",
+            "9007199254740993.0",
+            "0.30000000000000004",
+            "12345.678e-10",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "1e",
+            "4.9e-324",
+        ];
+        let strings = [
+            "\"plain\"",
+            "\"\"",
+            "\"q\\\"uote\\\\b\\/s\\n\\t\"",
+            "\"\\u00e9t\\u00e9\"",
+            "\"\\ud83d\\ude00\"",
+            "\"\\ud800\"",
+            "\"\\udc00x\"",
+            "\"x\\u0000y\"",
+            "\"\\x\"",
+            "\"été ✓\"",
+            "\" 42 \"",
+            "\"1e3\"",
+            "\"TRUE\"",
+            "\"2026-02-12\"",
+            "\"2026-02-12 10:30:00.123\"",
+            "\"2026-02-12T10:30:00Z\"",
+            "\"12.345\"",
+            "\"a\u{1}b\"",
+        ];
+        let value = |depth: usize, next: &mut dyn FnMut(usize) -> usize| -> String {
+            fn build(
+                depth: usize,
+                next: &mut dyn FnMut(usize) -> usize,
+                numbers: &[&str],
+                strings: &[&str],
+            ) -> String {
+                match next(if depth > 2 { 5 } else { 8 }) {
+                    0 | 1 => numbers[next(numbers.len())].to_string(),
+                    2 | 3 => strings[next(strings.len())].to_string(),
+                    4 => ["true", "false", "null", "nul", "True"][next(5)].to_string(),
+                    5 | 6 => {
+                        let n = next(4);
+                        let items: Vec<String> = (0..n)
+                            .map(|_| build(depth + 1, next, numbers, strings))
+                            .collect();
+                        format!("[{}]", items.join([",", " , "][next(2)]))
+                    }
+                    _ => {
+                        let n = next(3);
+                        let items: Vec<String> = (0..n)
+                            .map(|i| {
+                                format!("\"k{i}\":{}", build(depth + 1, next, numbers, strings))
+                            })
+                            .collect();
+                        format!("{{{}}}", items.join(","))
+                    }
+                }
+            }
+            build(depth, next, &numbers, &strings)
+        };
+        let mut lines = Vec::new();
+        for _ in 0..4000 {
+            let fields = next(6);
+            let parts: Vec<String> = (0..fields)
+                .map(|_| {
+                    let key = keys[next(keys.len())];
+                    let v = value(0, &mut next);
+                    [format!("\"{key}\":{v}"), format!(" \"{key}\" :\t{v} ")][next(2)].clone()
+                })
+                .collect();
+            let mut line = format!("{{{}}}", parts.join(","));
+            match next(40) {
+                0 => line.push('x'),
+                1 => line.insert(0, ' '),
+                2 => {
+                    line.pop();
+                }
+                3 => line = line.replacen(':', "", 1),
+                _ => {}
+            }
+            lines.push(line);
+        }
+        let strict = JsonOptions::default();
+        let lenient = JsonOptions {
+            ignore_parse_errors: true,
+            ..strict
+        };
+        let mut scanned = 0;
+        let mut rows = 0;
+        for opts in [strict, lenient] {
+            let mut fast = JsonDecoder::new(wide(), opts, &[]);
+            let mut serde = JsonDecoder::new(wide(), opts, &[]);
+            serde.scan = false;
+            let mut tree = JsonDecoder::new(wide(), opts, &[]);
+            for line in &lines {
+                let got = fast.decode_line(line);
+                assert_eq!(got, serde.decode_line(line), "{line}");
+                assert_eq!(got, tree.decode_with(line, true), "{line}");
+                if got == Ok(true) {
+                    rows += 1;
+                    let (a, b) = (fast.flush().unwrap(), serde.flush().unwrap());
+                    assert_eq!(a, b, "{line}");
+                    assert_eq!(a, tree.flush().unwrap(), "{line}");
+                }
+            }
+            scanned += lines
+                .iter()
+                .filter(|l| {
+                    let mut d = JsonDecoder::new(wide(), opts, &[]);
+                    d.row.reset(d.types.len());
+                    scan::scan_line(
+                        l,
+                        scan::Target {
+                            keys: &mut d.keys,
+                            types: &d.types,
+                            skipped: &d.skipped,
+                            ts: opts.timestamp_standard,
+                            row: &mut d.row,
+                            scratch: &mut d.scratch,
+                        },
+                    )
+                    .is_some()
+                })
+                .count();
+        }
+        // Most lines must decode, and the scanner take most, for the comparison to mean much.
+        eprintln!("{rows} rows, {scanned} scanned of {}", 2 * lines.len());
+        assert!(rows > lines.len() / 2, "{rows} rows of {}", 2 * lines.len());
+        assert!(
+            scanned > lines.len() / 2,
+            "the scanner took {scanned} of {}",
+            2 * lines.len()
+        );
     }
 
     fn strings(b: &RecordBatch, col: usize) -> Vec<Option<String>> {
