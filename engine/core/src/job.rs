@@ -580,6 +580,10 @@ pub fn run(
         }
         PlannedSource::Join(_) | PlannedSource::Union(_) => {
             // A join (two inputs) or a union (any number): each input is read on its own.
+            // CURRENT_WATERMARK after a join is the join's (held-back) output watermark, as
+            // in Flink; after a union it stays the input's own, as Flink pushes the
+            // expression below the union into every input.
+            let joined = matches!(planned, PlannedSource::Join(_));
             let (inputs, mut combine): (
                 Vec<PlannedQuery>,
                 Box<dyn crate::operators::MultiInputOperator>,
@@ -674,6 +678,15 @@ pub fn run(
                     for event in events {
                         match event {
                             Event::Batch(b) => {
+                                // The watermark the rows see (events come in order, so
+                                // the input's is still the one before them).
+                                let seen = if joined {
+                                    (watermark > i64::MIN)
+                                        .then(|| combine.output_watermark(watermark))
+                                } else {
+                                    (side.watermark > i64::MIN).then_some(side.watermark)
+                                };
+                                crate::functions::time::set_current_watermark(seen);
                                 for combined in combine.process_batch(i, b, metrics)? {
                                     let out = push_batch(&mut operators, combined, metrics)?;
                                     emit(out, metrics, sink)?;
@@ -688,6 +701,11 @@ pub fn run(
                                 let combined = side.watermark.min(others);
                                 if combined > watermark {
                                     watermark = combined;
+                                    if joined {
+                                        crate::functions::time::set_current_watermark(Some(
+                                            combine.output_watermark(watermark),
+                                        ));
+                                    }
                                     let mut fired = false;
                                     for out in combine.process_watermark(watermark, metrics)? {
                                         let out = push_batch(&mut operators, out, metrics)?;
