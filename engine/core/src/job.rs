@@ -612,6 +612,12 @@ pub fn run(
                 idle: bool,
                 watermark: i64,
             }
+            if late.is_some() {
+                let name = combine.to_string();
+                if let Some(rows) = combine.late_rows() {
+                    rows.route(name);
+                }
+            }
             let mut sides = Vec::new();
             for side in inputs {
                 let PlannedSource::Table { ref def, .. } = side.source else {
@@ -727,6 +733,11 @@ pub fn run(
                         }
                     }
                     drain_late_rows(&mut side.input.operators, late.as_deref_mut())?;
+                }
+                if let (Some(sink), Some(rows)) = (late.as_deref_mut(), combine.late_rows()) {
+                    for batch in rows.take() {
+                        sink.write(&batch)?;
+                    }
                 }
                 drain_late_rows(&mut operators, late.as_deref_mut())?;
                 if checkpoints.due() {

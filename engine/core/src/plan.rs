@@ -887,7 +887,7 @@ impl Converter<'_> {
                 updating: None,
                 row_number_filter: None,
                 row_number_dropped: None,
-        interval_join: false,
+                interval_join: false,
             };
             sub.convert(plan)?;
             let source = sub
@@ -1087,7 +1087,7 @@ impl Converter<'_> {
                 updating: None,
                 row_number_filter: None,
                 row_number_dropped: None,
-        interval_join: false,
+                interval_join: false,
             };
             sub.convert(plan)?;
             let source = sub

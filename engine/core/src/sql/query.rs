@@ -868,8 +868,14 @@ fn window_over_subquery(
         return Err(Error::Internal("the window wrapper is not a SELECT".into()));
     };
     match wrapped.from.first_mut().map(|f| &mut f.relation) {
-        Some(TableFactor::Derived { subquery: inner, .. }) => *inner = subquery.clone(),
-        _ => return Err(Error::Internal("the window wrapper reads no subquery".into())),
+        Some(TableFactor::Derived {
+            subquery: inner, ..
+        }) => *inner = subquery.clone(),
+        _ => {
+            return Err(Error::Internal(
+                "the window wrapper reads no subquery".into(),
+            ))
+        }
     }
     *subquery = wrapper;
     window.over_query = true;
