@@ -580,6 +580,10 @@ pub fn run(
         }
         PlannedSource::Join(_) | PlannedSource::Union(_) => {
             // A join (two inputs) or a union (any number): each input is read on its own.
+            // CURRENT_WATERMARK after a join is the join's (held-back) output watermark, as
+            // in Flink; after a union it stays the input's own, as Flink pushes the
+            // expression below the union into every input.
+            let joined = matches!(planned, PlannedSource::Join(_));
             let (inputs, mut combine): (
                 Vec<PlannedQuery>,
                 Box<dyn crate::operators::MultiInputOperator>,
@@ -607,6 +611,12 @@ pub fn run(
                 done: bool,
                 idle: bool,
                 watermark: i64,
+            }
+            if late.is_some() {
+                let name = combine.to_string();
+                if let Some(rows) = combine.late_rows() {
+                    rows.route(name);
+                }
             }
             let mut sides = Vec::new();
             for side in inputs {
@@ -674,6 +684,15 @@ pub fn run(
                     for event in events {
                         match event {
                             Event::Batch(b) => {
+                                // The watermark the rows see (events come in order, so
+                                // the input's is still the one before them).
+                                let seen = if joined {
+                                    (watermark > i64::MIN)
+                                        .then(|| combine.output_watermark(watermark))
+                                } else {
+                                    (side.watermark > i64::MIN).then_some(side.watermark)
+                                };
+                                crate::functions::time::set_current_watermark(seen);
                                 for combined in combine.process_batch(i, b, metrics)? {
                                     let out = push_batch(&mut operators, combined, metrics)?;
                                     emit(out, metrics, sink)?;
@@ -688,6 +707,11 @@ pub fn run(
                                 let combined = side.watermark.min(others);
                                 if combined > watermark {
                                     watermark = combined;
+                                    if joined {
+                                        crate::functions::time::set_current_watermark(Some(
+                                            combine.output_watermark(watermark),
+                                        ));
+                                    }
                                     let mut fired = false;
                                     for out in combine.process_watermark(watermark, metrics)? {
                                         let out = push_batch(&mut operators, out, metrics)?;
@@ -709,6 +733,11 @@ pub fn run(
                         }
                     }
                     drain_late_rows(&mut side.input.operators, late.as_deref_mut())?;
+                }
+                if let (Some(sink), Some(rows)) = (late.as_deref_mut(), combine.late_rows()) {
+                    for batch in rows.take() {
+                        sink.write(&batch)?;
+                    }
                 }
                 drain_late_rows(&mut operators, late.as_deref_mut())?;
                 if checkpoints.due() {

@@ -430,6 +430,9 @@ struct Converter<'a> {
     /// Set while converting below a projection that drops the row number of the `WHERE rn <=
     /// N` right under it: that Window column (Top-N then emits without row numbers).
     row_number_dropped: Option<String>,
+    /// Whether the join planned is an interval join, whose result keeps both inputs' rowtimes
+    /// as time attributes (a query has one join at most).
+    interval_join: bool,
 }
 
 impl Converter<'_> {
@@ -477,8 +480,14 @@ impl Converter<'_> {
             if f.func.name() != pane {
                 continue;
             }
+            // The legacy syntax names no table.
+            let legacy = spec.table.is_none();
             let attribute = match f.args.first() {
-                Some(Expr::Column(c)) => self.is_rowtime(&p.input, &c.name),
+                Some(Expr::Column(c)) => p
+                    .input
+                    .schema()
+                    .index_of_column(c)
+                    .is_ok_and(|i| self.is_rowtime(&p.input, i, legacy)),
                 _ => false,
             };
             if !attribute {
@@ -491,12 +500,18 @@ impl Converter<'_> {
                     })
                     .map(|t| crate::sql::types::SqlType::flink_name_of(&t))
                     .unwrap_or_default();
-                return Err(Error::Sql {
-                    message: format!(
-                        "the window function requires the time column '{}' of view '{}' to be a time attribute (a table's WATERMARK column passed through unchanged), but it is {ty}",
-                        spec.time_column,
-                        spec.table.as_deref().unwrap_or_default()
+                let message = match &spec.table {
+                    None => format!(
+                        "window aggregate can only be defined over a time attribute column (a table's WATERMARK column passed through unchanged), but '{}' of the subquery is {ty}",
+                        spec.time_column
                     ),
+                    Some(view) => format!(
+                        "the window function requires the time column '{}' of view '{view}' to be a time attribute (a table's WATERMARK column passed through unchanged, also through an interval join; a regular join's result has none), but it is {ty}",
+                        spec.time_column
+                    ),
+                };
+                return Err(Error::Sql {
+                    message,
                     span: spec.span,
                 });
             }
@@ -504,34 +519,48 @@ impl Converter<'_> {
         Ok(())
     }
 
-    /// Whether `column` of `plan` is a scanned table's rowtime (its WATERMARK column) passed
-    /// through unchanged: renamed, filtered, projected, but not computed.
-    fn is_rowtime(&self, plan: &LogicalPlan, column: &str) -> bool {
+    /// Whether column `index` of `plan` is a time attribute: a scanned table's rowtime (its
+    /// WATERMARK column) passed through unchanged (renamed, filtered, projected, through a
+    /// UNION ALL whose every input passes one), or through a join. As in Flink, an interval
+    /// join keeps both inputs' rowtimes as time attributes; a regular join keeps them only
+    /// for the legacy `GROUP BY TUMBLE(...)` syntax (`through_joins`), whose time column
+    /// Flink checks before it materialises the time attributes a regular join loses.
+    fn is_rowtime(&self, plan: &LogicalPlan, index: usize, through_joins: bool) -> bool {
         match plan {
-            LogicalPlan::SubqueryAlias(s) => self.is_rowtime(&s.input, column),
-            LogicalPlan::Filter(f) => self.is_rowtime(&f.input, column),
-            LogicalPlan::Projection(p) => {
-                p.expr.iter().zip(p.schema.fields()).any(|(e, f)| {
-                    f.name() == column
-                        && matches!(e.clone().unalias(), Expr::Column(c) if self.is_rowtime(&p.input, &c.name))
-                })
+            LogicalPlan::SubqueryAlias(s) => self.is_rowtime(&s.input, index, through_joins),
+            LogicalPlan::Filter(f) => self.is_rowtime(&f.input, index, through_joins),
+            LogicalPlan::Projection(p) => match p.expr.get(index).map(|e| e.clone().unalias()) {
+                Some(Expr::Column(c)) => p
+                    .input
+                    .schema()
+                    .index_of_column(&c)
+                    .is_ok_and(|i| self.is_rowtime(&p.input, i, through_joins)),
+                _ => false,
+            },
+            LogicalPlan::Union(u) => u
+                .inputs
+                .iter()
+                .all(|i| self.is_rowtime(i, index, through_joins)),
+            LogicalPlan::Join(j) => {
+                use datafusion::logical_expr::JoinType as J;
+                let kept = through_joins || self.interval_join;
+                let left = j.left.schema().fields().len();
+                kept && matches!(j.join_type, J::Inner | J::Left | J::Right | J::Full)
+                    && if index < left {
+                        self.is_rowtime(&j.left, index, through_joins)
+                    } else {
+                        self.is_rowtime(&j.right, index - left, through_joins)
+                    }
             }
-            LogicalPlan::Union(u) => {
-                let Some(at) = u.schema.fields().iter().position(|f| f.name() == column) else {
+            LogicalPlan::TableScan(scan) => {
+                let Some(field) = scan.projected_schema.fields().get(index) else {
                     return false;
                 };
-                u.inputs.iter().all(|i| {
-                    i.schema()
-                        .fields()
-                        .get(at)
-                        .is_some_and(|f| self.is_rowtime(i, f.name()))
-                })
+                self.catalog
+                    .get(&reference_key(&scan.table_name))
+                    .and_then(|def| def.watermark.as_ref())
+                    .is_some_and(|w| &w.column == field.name())
             }
-            LogicalPlan::TableScan(scan) => self
-                .catalog
-                .get(&reference_key(&scan.table_name))
-                .and_then(|def| def.watermark.as_ref())
-                .is_some_and(|w| w.column == column),
             _ => false,
         }
     }
@@ -820,7 +849,9 @@ impl Converter<'_> {
                 Some(Keyword::JOIN),
             ));
         }
-        if self.window.is_some() {
+        // A window TVF over a view (or a legacy group window over a subquery) of the join
+        // assigns windows after it, from the join's result.
+        if self.window.is_some_and(|w| !w.over_query) {
             return Err(self.unsupported(
                 "a window TVF on one side of a join (a window join needs one on both sides)",
                 Some(Keyword::JOIN),
@@ -856,6 +887,7 @@ impl Converter<'_> {
                 updating: None,
                 row_number_filter: None,
                 row_number_dropped: None,
+                interval_join: false,
             };
             sub.convert(plan)?;
             let source = sub
@@ -960,6 +992,7 @@ impl Converter<'_> {
                 right_end,
             )?)
         } else if let Some(bounds) = interval {
+            self.interval_join = true;
             Box::new(crate::operators::interval_join::IntervalJoin::try_new(
                 left_keys,
                 right_keys,
@@ -1054,6 +1087,7 @@ impl Converter<'_> {
                 updating: None,
                 row_number_filter: None,
                 row_number_dropped: None,
+                interval_join: false,
             };
             sub.convert(plan)?;
             let source = sub
@@ -1762,6 +1796,7 @@ pub fn plan_query(
         let window = parsed
             .window
             .iter()
+            .filter(|w| !w.over_query)
             .find(|w| w.table.as_deref().is_none_or(|t| t == name))
             .or_else(|| {
                 parsed
@@ -1810,6 +1845,7 @@ pub fn plan_query(
         updating: None,
         row_number_filter: None,
         row_number_dropped: None,
+        interval_join: false,
     };
     converter.convert(&plan)?;
     if let Some(spec) = &parsed.window {

@@ -29,7 +29,7 @@ struct Job {
     set: Option<Span>,
     /// `weir.late-rows.table`: the table late rows go to, and which late-row column each of
     /// its columns takes.
-    late: Option<(TableDef, Vec<usize>)>,
+    late: Option<TableDef>,
 }
 
 enum Target {
@@ -576,7 +576,7 @@ fn late_rows_target(
     query: &mut PlannedQuery,
     state: &State,
     span: Span,
-) -> Result<Option<(TableDef, Vec<usize>)>> {
+) -> Result<Option<TableDef>> {
     use crate::operators::late::{late_rows_mapping, LATE_ROWS_TABLE};
     let Some(name) = state.config.get(LATE_ROWS_TABLE).map(|n| n.trim()) else {
         return Ok(None);
@@ -584,13 +584,35 @@ fn late_rows_target(
     if name.is_empty() {
         return Ok(None);
     }
-    let Some(late) = query
-        .operators
-        .iter_mut()
-        .find_map(|op| op.late_rows().map(|l| l.schema().clone()))
-    else {
-        return Ok(None);
+    // Every layout of late rows the job has: each operator's that judges lateness, in the
+    // query and in the inputs of a join or union, and the join's own.
+    let mut layouts: Vec<arrow::datatypes::SchemaRef> = Vec::new();
+    let mut collect = |ops: &mut [Box<dyn crate::operators::Operator>]| {
+        for op in ops {
+            if let Some(l) = op.late_rows() {
+                layouts.push(l.schema().clone());
+            }
+        }
     };
+    collect(&mut query.operators);
+    match &mut query.source {
+        crate::plan::PlannedSource::Join(j) => {
+            collect(&mut j.left.operators);
+            collect(&mut j.right.operators);
+            if let Some(l) = j.join.late_rows() {
+                layouts.push(l.schema().clone());
+            }
+        }
+        crate::plan::PlannedSource::Union(u) => {
+            for input in &mut u.inputs {
+                collect(&mut input.operators);
+            }
+        }
+        _ => {}
+    }
+    if layouts.is_empty() {
+        return Ok(None);
+    }
     let def = state.resolve(name, span)?.ok_or_else(|| Error::Sql {
         message: format!(
             "'{LATE_ROWS_TABLE}' names table '{name}', which is not declared: add CREATE TABLE {name} (...) WITH (...) before the query"
@@ -598,14 +620,16 @@ fn late_rows_target(
         span,
     })?;
     validate(&def, Role::Sink)?;
-    let mapping = late_rows_mapping(&def, &late)?;
-    Ok(Some((def, mapping)))
+    for late in &layouts {
+        late_rows_mapping(&def, late)?;
+    }
+    Ok(Some(def))
 }
 
 /// A job's plan as EXPLAIN prints it.
 fn describe(job: &Job) -> String {
     let late = match &job.late {
-        Some((def, _)) => format!("\nLate rows: {}", def.name),
+        Some(def) => format!("\nLate rows: {}", def.name),
         None => String::new(),
     };
     let text = match &job.target {
@@ -733,9 +757,8 @@ fn run_job(job: Job, base_dir: &Path, print_to_stdout: bool) -> Result<JobOutcom
     let mut late_sink = None;
     let (preview, sink_report, collected) = guard(|| {
         late_sink = match &job.late {
-            Some((def, mapping)) => Some(LateRowsSink::new(
+            Some(def) => Some(LateRowsSink::new(
                 def,
-                mapping.clone(),
                 open_sink(def, base_dir, print_to_stdout)?,
             )),
             None => None,

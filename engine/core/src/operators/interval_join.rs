@@ -8,7 +8,8 @@
 //! and, on an outer side, emitted padded with NULLs if it never matched: the result is
 //! append-only. A row arriving when the watermark has already passed its interval joins
 //! what is still kept but is not stored; an outer one without a match comes padded at once,
-//! an inner one without a match is dropped and counted (`late_rows_dropped`). The output
+//! an inner one without a match is dropped and counted (`late_rows_dropped`; kept for
+//! `weir.late-rows.table` when the job routes late rows). The output
 //! watermark is held back by the longer reach of the two sides, as Flink holds it back.
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +23,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
 
 use super::join::{JoinCore, JoinType, Joined, Side};
+use super::late::{timestamp_text, LateRows};
 use super::state::{SnapshotBuilder, SnapshotReader};
 use super::window_assigner::event_time_millis;
 use super::TwoInputOperator;
@@ -74,6 +76,8 @@ pub struct IntervalJoin {
     watermark: i64,
     left: SideRows,
     right: SideRows,
+    /// Inner rows that arrived behind the watermark and matched nothing.
+    late: LateRows,
 }
 
 impl IntervalJoin {
@@ -100,6 +104,7 @@ impl IntervalJoin {
             watermark: i64::MIN,
             left: SideRows::default(),
             right: SideRows::default(),
+            late: LateRows::of_inputs(),
         })
     }
 
@@ -224,6 +229,7 @@ impl TwoInputOperator for IntervalJoin {
         let mut out: Vec<Joined<'_>> = Vec::new();
         let mut matched_other: Vec<(usize, i64, usize)> = Vec::new();
         let mut keep: Vec<(usize, i64, bool)> = Vec::new();
+        let (mut late, mut reasons) = (Vec::new(), Vec::new());
         let mut next = 0;
         for i in 0..n {
             let row = encoded.rows.row(i).data();
@@ -263,16 +269,27 @@ impl TwoInputOperator for IntervalJoin {
                         Side::Right => (None, Some(row)),
                     });
                 } else if !self.empty() {
-                    metrics.late_rows_dropped += 1;
+                    late.push(i as u32);
+                    reasons.push(match time(i) {
+                        None => "the rowtime is NULL".to_string(),
+                        Some(t) => format!(
+                            "the interval of the row (until {}) is behind the watermark ({}) and it matched no kept row",
+                            timestamp_text(t.saturating_add(reach)),
+                            timestamp_text(self.watermark)
+                        ),
+                    });
                 }
             }
         }
-        let batch = if out.is_empty() {
+        let joined = if out.is_empty() {
             None
         } else {
             Some(self.core.joined(&out)?)
         };
         drop(out);
+        let watermark = (self.watermark > i64::MIN).then_some(self.watermark);
+        self.late
+            .record_side(side.name(), &batch, late, reasons, watermark, metrics)?;
         // Rows of the other side that matched are never padded.
         if self.core.join_type.outer(side.other()) {
             let other = match side {
@@ -304,7 +321,11 @@ impl TwoInputOperator for IntervalJoin {
                 },
             );
         }
-        Ok(batch.into_iter().collect())
+        Ok(joined.into_iter().collect())
+    }
+
+    fn late_rows(&mut self) -> Option<&mut LateRows> {
+        Some(&mut self.late)
     }
 
     fn process_watermark(

@@ -46,6 +46,14 @@ impl Side {
             Side::Right => Side::Left,
         }
     }
+
+    /// The side's name in a late row's `late_side`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Left => "left",
+            Side::Right => "right",
+        }
+    }
 }
 
 /// The join types Weir runs.

@@ -27,6 +27,9 @@ pub const LATE_REASON: &str = "late_reason";
 pub const LATE_WATERMARK: &str = "late_watermark";
 pub const LATE_OPERATOR: &str = "late_operator";
 pub const LATE_ROW: &str = "late_row";
+/// For the late rows of a join: the input the row came from (`left` or `right`). The two
+/// inputs have different columns, so a join's late rows carry only the row as JSON.
+pub const LATE_SIDE: &str = "late_side";
 
 /// The late rows of one operator: counted always, kept when routed to a table.
 pub struct LateRows {
@@ -34,6 +37,8 @@ pub struct LateRows {
     columns: Vec<usize>,
     /// Those columns, then the late-row columns.
     schema: SchemaRef,
+    /// Whether the rows come from the inputs of a join (`late_side` added, no own columns).
+    sided: bool,
     /// Set when late rows are routed: the operator's name.
     operator: Option<String>,
     pending: Vec<RecordBatch>,
@@ -52,17 +57,7 @@ pub fn timestamp_text(ms: i64) -> String {
 impl LateRows {
     /// Late rows of an operator whose input rows are of `input`.
     pub fn new(input: &Schema) -> Self {
-        let own = [LATE_REASON, LATE_WATERMARK, LATE_OPERATOR, LATE_ROW];
-        let columns: Vec<usize> = input
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| {
-                ![WINDOW_START, WINDOW_END, WINDOW_TIME].contains(&f.name().as_str())
-                    && !own.contains(&f.name().as_str())
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let columns = Self::row_columns(input);
         let mut fields: Vec<Field> = columns
             .iter()
             .map(|i| input.field(*i).clone().with_nullable(true))
@@ -80,9 +75,49 @@ impl LateRows {
         Self {
             columns,
             schema: Arc::new(Schema::new(fields)),
+            sided: false,
             operator: None,
             pending: Vec::new(),
         }
+    }
+
+    /// Late rows of an operator with two inputs of different columns (a join): `late_reason`,
+    /// `late_watermark`, `late_operator`, `late_row` (the input's row as JSON, without window
+    /// columns) and `late_side`.
+    pub fn of_inputs() -> Self {
+        let mut late = Self::new(&Schema::empty());
+        let mut fields: Vec<Field> = late
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields.push(Field::new(LATE_SIDE, DataType::Utf8, false));
+        late.schema = Arc::new(Schema::new(fields));
+        late.sided = true;
+        late
+    }
+
+    /// The columns of `input` that make up a late row: all but the window columns (and
+    /// columns named like the late-row columns).
+    fn row_columns(input: &Schema) -> Vec<usize> {
+        let own = [
+            LATE_REASON,
+            LATE_WATERMARK,
+            LATE_OPERATOR,
+            LATE_ROW,
+            LATE_SIDE,
+        ];
+        input
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                ![WINDOW_START, WINDOW_END, WINDOW_TIME].contains(&f.name().as_str())
+                    && !own.contains(&f.name().as_str())
+            })
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// The columns of a late row: the row's own (without window columns), then
@@ -106,6 +141,32 @@ impl LateRows {
         watermark: Option<i64>,
         metrics: &mut JobMetrics,
     ) -> Result<()> {
+        self.keep(batch, late, reasons, watermark, None, metrics)
+    }
+
+    /// Rows `late` of `batch`, from input `side` of a join (see [`LateRows::of_inputs`]),
+    /// are late: counted and, when routed, kept.
+    pub fn record_side(
+        &mut self,
+        side: &str,
+        batch: &RecordBatch,
+        late: Vec<u32>,
+        reasons: Vec<String>,
+        watermark: Option<i64>,
+        metrics: &mut JobMetrics,
+    ) -> Result<()> {
+        self.keep(batch, late, reasons, watermark, Some(side), metrics)
+    }
+
+    fn keep(
+        &mut self,
+        batch: &RecordBatch,
+        late: Vec<u32>,
+        reasons: Vec<String>,
+        watermark: Option<i64>,
+        side: Option<&str>,
+        metrics: &mut JobMetrics,
+    ) -> Result<()> {
         metrics.late_rows_dropped += late.len() as u64;
         let Some(operator) = &self.operator else {
             return Ok(());
@@ -115,10 +176,17 @@ impl LateRows {
         }
         let n = late.len();
         let rows = take_record_batch(batch, &UInt32Array::from(late)).map_err(arrow_err)?;
-        let rows = rows.project(&self.columns).map_err(arrow_err)?;
+        // The row in JSON: the operator's row columns, or a join input's own columns.
+        let own: Vec<usize> = if self.sided {
+            Self::row_columns(rows.schema().as_ref())
+        } else {
+            self.columns.clone()
+        };
+        let json_rows = rows.project(&own).map_err(arrow_err)?;
         let json: Vec<String> = (0..n)
-            .map(|r| crate::format::row_json_object(&rows, r).to_string())
+            .map(|r| crate::format::row_json_object(&json_rows, r).to_string())
             .collect();
+        let rows = rows.project(&self.columns).map_err(arrow_err)?;
         let mut columns = rows.columns().to_vec();
         columns.push(Arc::new(StringArray::from(reasons)));
         columns.push(Arc::new(TimestampMillisecondArray::from(vec![
@@ -127,6 +195,12 @@ impl LateRows {
         ])));
         columns.push(Arc::new(StringArray::from(vec![operator.as_str(); n])));
         columns.push(Arc::new(StringArray::from(json)));
+        if self.sided {
+            columns.push(Arc::new(StringArray::from(vec![
+                side.unwrap_or_default();
+                n
+            ])));
+        }
         self.pending
             .push(super::batch_of(&self.schema, columns, n)?);
         Ok(())
@@ -142,8 +216,6 @@ impl LateRows {
 pub struct LateRowsSink {
     table: String,
     sink: Box<dyn Sink>,
-    /// For each column of the table, the late-row column it takes.
-    mapping: Vec<usize>,
     schema: SchemaRef,
 }
 
@@ -185,22 +257,29 @@ pub fn late_rows_mapping(table: &TableDef, late: &Schema) -> Result<Vec<usize>> 
 }
 
 impl LateRowsSink {
-    pub fn new(table: &TableDef, mapping: Vec<usize>, sink: Box<dyn Sink>) -> Self {
+    /// A sink for `table`, checked with [`late_rows_mapping`] against every layout of late
+    /// rows the job has.
+    pub fn new(table: &TableDef, sink: Box<dyn Sink>) -> Self {
         Self {
             table: table.name.clone(),
             sink,
-            mapping,
             schema: Arc::new(table.arrow_schema()),
         }
     }
 
-    /// Writes late rows (of the layout [`LateRows::schema`]) to the table.
+    /// Writes late rows (of a layout [`LateRows::schema`] gives: one operator's own columns,
+    /// or a join's) to the table, each column taken by name.
     pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
         let columns = self
-            .mapping
+            .schema
+            .fields()
             .iter()
-            .map(|i| batch.column(*i).clone())
-            .collect();
+            .map(|f| {
+                batch.column_by_name(f.name()).cloned().ok_or_else(|| {
+                    Error::Internal(format!("late rows without column {}", f.name()))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let out = super::batch_of(&self.schema, columns, batch.num_rows())?;
         self.sink.write_batch(&out)
     }

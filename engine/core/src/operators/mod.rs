@@ -101,6 +101,12 @@ pub trait TwoInputOperator: Send + std::fmt::Display {
         watermark
     }
 
+    /// The late rows of a join that judges rows late (window and interval joins), as
+    /// [`Operator::late_rows`]: both inputs' rows, as JSON with their side.
+    fn late_rows(&mut self) -> Option<&mut late::LateRows> {
+        None
+    }
+
     /// Both sides' state for a checkpoint, as one batch. Taking a snapshot does not change
     /// what the operator will emit.
     fn snapshot(&mut self) -> Result<Option<RecordBatch>>;
@@ -132,6 +138,11 @@ pub trait MultiInputOperator: Send + std::fmt::Display {
     /// (an interval join holds it back by its bounds).
     fn output_watermark(&self, watermark: i64) -> i64 {
         watermark
+    }
+
+    /// The rows it judges late, as [`Operator::late_rows`].
+    fn late_rows(&mut self) -> Option<&mut late::LateRows> {
+        None
     }
 }
 
@@ -168,6 +179,10 @@ impl MultiInputOperator for TwoInputs {
 
     fn output_watermark(&self, watermark: i64) -> i64 {
         self.0.output_watermark(watermark)
+    }
+
+    fn late_rows(&mut self) -> Option<&mut late::LateRows> {
+        self.0.late_rows()
     }
 }
 

@@ -4,7 +4,8 @@
 //! rows wait in their window; when the watermark reaches `window_end - 1` the window's rows
 //! are joined per key, as Flink's `WindowJoinOperator` joins them, and forgotten. The result
 //! is append-only: an outer row without a match is emitted once, padded with NULLs. A row
-//! whose window has already fired is late: dropped and counted (`late_rows_dropped`).
+//! whose window has already fired is late: dropped and counted (`late_rows_dropped`), and
+//! kept for `weir.late-rows.table` when the job routes late rows.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -17,6 +18,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use weir_api::JobMetrics;
 
 use super::join::{JoinCore, JoinType, Joined, Side};
+use super::late::{timestamp_text, LateRows};
 use super::state::{SnapshotBuilder, SnapshotReader};
 use super::window_assigner::event_time_millis;
 use super::TwoInputOperator;
@@ -37,6 +39,8 @@ pub struct WindowJoin {
     watermark: i64,
     left: BTreeMap<i64, Vec<Waiting>>,
     right: BTreeMap<i64, Vec<Waiting>>,
+    /// Rows whose window had fired.
+    late: LateRows,
 }
 
 impl WindowJoin {
@@ -61,6 +65,7 @@ impl WindowJoin {
             watermark: i64::MIN,
             left: BTreeMap::new(),
             right: BTreeMap::new(),
+            late: LateRows::of_inputs(),
         })
     }
 
@@ -165,14 +170,22 @@ impl TwoInputOperator for WindowJoin {
             Side::Right => (self.right_end, &mut self.right),
         };
         let ends = event_time_millis(batch.column(end_column))?;
+        let mut late = Vec::new();
+        let mut reasons = Vec::new();
         for i in 0..batch.num_rows() {
             // A window's rows are complete once it fired: later ones are late.
             let Some(end) = ends.is_valid(i).then(|| ends.value(i)) else {
-                metrics.late_rows_dropped += 1;
+                late.push(i as u32);
+                reasons.push("the rowtime is NULL".to_string());
                 continue;
             };
             if end - 1 <= self.watermark {
-                metrics.late_rows_dropped += 1;
+                late.push(i as u32);
+                reasons.push(format!(
+                    "its window ending at {} has fired (watermark {})",
+                    timestamp_text(end),
+                    timestamp_text(self.watermark)
+                ));
                 continue;
             }
             state.entry(end).or_default().push(Waiting {
@@ -181,7 +194,14 @@ impl TwoInputOperator for WindowJoin {
                 null_key: encoded.null_key[i],
             });
         }
+        let watermark = (self.watermark > i64::MIN).then_some(self.watermark);
+        self.late
+            .record_side(side.name(), &batch, late, reasons, watermark, metrics)?;
         Ok(vec![])
+    }
+
+    fn late_rows(&mut self) -> Option<&mut LateRows> {
+        Some(&mut self.late)
     }
 
     fn process_watermark(

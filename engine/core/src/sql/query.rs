@@ -778,6 +778,9 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
         }
         *exprs = rewritten;
     }
+    if let Some(w) = window.as_mut() {
+        window_over_subquery(select, w)?;
+    }
     // Auxiliary functions in the projection and HAVING.
     let mut failure: Option<Error> = None;
     let window_name = window.as_ref().map(|w| w.kind.name());
@@ -814,6 +817,69 @@ fn rewrite_group_window(query: &mut Query) -> Result<Option<WindowSpec>> {
         Some(e) => Err(e),
         None => Ok(window),
     }
+}
+
+/// A legacy group window over a subquery (or a view, which comes expanded as one): the time
+/// column is one of the subquery's, so the window columns are computed after it, as for a
+/// window TVF over a view: `FROM (SELECT *, pane(ts) AS window_start, ... FROM (sub) AS a)
+/// AS a`. Over a table they are added at its source.
+fn window_over_subquery(
+    select: &mut datafusion::sql::sqlparser::ast::Select,
+    window: &mut WindowSpec,
+) -> Result<()> {
+    use datafusion::sql::sqlparser::ast::TableFactor;
+    let [from] = select.from.as_mut_slice() else {
+        return Ok(());
+    };
+    if !from.joins.is_empty() {
+        return Ok(());
+    }
+    let TableFactor::Derived {
+        subquery, alias, ..
+    } = &mut from.relation
+    else {
+        return Ok(());
+    };
+    let quoted = |name: &str| format!("`{}`", name.replace('`', "``"));
+    let panes: Vec<String> = [WINDOW_START, WINDOW_END, WINDOW_TIME]
+        .iter()
+        .map(|bound| {
+            format!(
+                "{}({}) AS {bound}",
+                window_pane_function(bound),
+                quoted(&window.time_column)
+            )
+        })
+        .collect();
+    let inner = alias
+        .as_ref()
+        .map(|a| a.name.value.clone())
+        .unwrap_or_else(|| "__weir_windowed".into());
+    let text = format!(
+        "SELECT *, {} FROM (SELECT 1) AS {}",
+        panes.join(", "),
+        quoted(&inner)
+    );
+    let mut wrapper = Parser::new(&GenericDialect {})
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_query())
+        .map_err(|e| parser_error(e, window.span))?;
+    let SetExpr::Select(wrapped) = wrapper.body.as_mut() else {
+        return Err(Error::Internal("the window wrapper is not a SELECT".into()));
+    };
+    match wrapped.from.first_mut().map(|f| &mut f.relation) {
+        Some(TableFactor::Derived {
+            subquery: inner, ..
+        }) => *inner = subquery.clone(),
+        _ => {
+            return Err(Error::Internal(
+                "the window wrapper reads no subquery".into(),
+            ))
+        }
+    }
+    *subquery = wrapper;
+    window.over_query = true;
+    Ok(())
 }
 
 #[cfg(test)]
