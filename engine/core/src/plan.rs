@@ -355,6 +355,131 @@ fn window_column(plan: &LogicalPlan, column: &str) -> Option<String> {
     }
 }
 
+/// Where a column of a Top-N's input comes from, for Flink's choice of rank strategy.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ColumnOrigin {
+    /// The `i`-th grouping column of the updating aggregation: constant for its row.
+    Key(usize),
+    /// An aggregate that only grows (COUNT, MAX) or only shrinks (MIN) while its group lives.
+    Increasing,
+    Decreasing,
+    Other,
+}
+
+/// The origin of `column` of `plan`, through aliases and projections that pass it unchanged
+/// down to a GROUP BY.
+fn column_origin(plan: &LogicalPlan, column: &datafusion::common::Column) -> (ColumnOrigin, usize) {
+    let through = |input: &LogicalPlan, i: usize| {
+        let (qualifier, field) = input.schema().qualified_field(i);
+        column_origin(input, &datafusion::common::Column::from((qualifier, field)))
+    };
+    let other = (ColumnOrigin::Other, 0);
+    match plan {
+        LogicalPlan::SubqueryAlias(s) => match s.schema.index_of_column(column) {
+            Ok(i) => through(&s.input, i),
+            Err(_) => other,
+        },
+        LogicalPlan::Projection(p) => match p.schema.index_of_column(column) {
+            Ok(i) => match p.expr.get(i).map(strip_aliases) {
+                Some(Expr::Column(c)) => column_origin(&p.input, c),
+                _ => other,
+            },
+            Err(_) => other,
+        },
+        LogicalPlan::Aggregate(a) => {
+            let Ok(i) = a.schema.index_of_column(column) else {
+                return other;
+            };
+            let keys = a.group_expr.len();
+            if i < keys {
+                return (ColumnOrigin::Key(i), keys);
+            }
+            let origin = match a.aggr_expr.get(i - keys).map(strip_aliases) {
+                Some(Expr::AggregateFunction(f)) => match f.func.name() {
+                    "count" => ColumnOrigin::Increasing,
+                    "max" => ColumnOrigin::Increasing,
+                    "min" => ColumnOrigin::Decreasing,
+                    _ => ColumnOrigin::Other,
+                },
+                _ => ColumnOrigin::Other,
+            };
+            (origin, keys)
+        }
+        _ => other,
+    }
+}
+
+/// Whether `plan` is an aggregation, or projections and aliases right over one.
+fn passes_aggregate(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Aggregate(_) => true,
+        LogicalPlan::Projection(p) => passes_aggregate(&p.input),
+        LogicalPlan::SubqueryAlias(s) => passes_aggregate(&s.input),
+        _ => false,
+    }
+}
+
+/// An expression under its aliases (`count(Int64(1)) AS count(*) AS cnt`).
+fn strip_aliases(mut e: &Expr) -> &Expr {
+    while let Expr::Alias(a) = e {
+        e = &a.expr;
+    }
+    e
+}
+
+/// Flink's `UpdateFastStrategy` for a Top-N over an updating input: when the input passes
+/// the grouping columns of an updating GROUP BY (its unique key) unchanged, the partition
+/// columns are among them and every sort column can only move a row up (a grouping column; a
+/// COUNT or MAX sorted descending; a MIN ascending). Returns the key's column indices in the
+/// input; `None` means `RetractStrategy`. (Flink also proves a SUM monotonic from a filter on
+/// its argument, such as `WHERE v > 0`; Weir runs such a SUM with `RetractStrategy`.)
+fn update_fast_key(
+    input: &LogicalPlan,
+    partition_by: &[Expr],
+    order_by: &[datafusion::logical_expr::SortExpr],
+) -> Option<Vec<usize>> {
+    let schema = input.schema();
+    let origins: Vec<(ColumnOrigin, usize)> = (0..schema.fields().len())
+        .map(|i| {
+            let (qualifier, field) = schema.qualified_field(i);
+            column_origin(input, &datafusion::common::Column::from((qualifier, field)))
+        })
+        .collect();
+    let origin_of = |e: &Expr| match e {
+        Expr::Column(c) => schema
+            .index_of_column(c)
+            .ok()
+            .map_or(ColumnOrigin::Other, |i| origins[i].0),
+        _ => ColumnOrigin::Other,
+    };
+    // The unique key: every grouping column, each once.
+    let keys = origins.iter().find_map(|(o, n)| match o {
+        ColumnOrigin::Other => None,
+        _ => Some(*n),
+    })?;
+    let mut key_columns = vec![None; keys];
+    for (i, (o, _)) in origins.iter().enumerate() {
+        if let ColumnOrigin::Key(k) = o {
+            key_columns[*k].get_or_insert(i);
+        }
+    }
+    let key_columns: Vec<usize> = key_columns.into_iter().collect::<Option<_>>()?;
+    if keys == 0 {
+        return None;
+    }
+    let partition_in_key = partition_by
+        .iter()
+        .all(|e| matches!(origin_of(e), ColumnOrigin::Key(_)));
+    let monotonic = !order_by.is_empty()
+        && order_by.iter().all(|s| match origin_of(&s.expr) {
+            ColumnOrigin::Key(_) => true,
+            ColumnOrigin::Increasing => !s.asc,
+            ColumnOrigin::Decreasing => s.asc,
+            ColumnOrigin::Other => false,
+        });
+    (partition_in_key && monotonic).then_some(key_columns)
+}
+
 /// The Window column of the `WHERE rn <= N` right under projection `p` when `p` does not
 /// select it.
 fn dropped_row_number(p: &datafusion::logical_expr::Projection) -> Option<String> {
@@ -715,10 +840,17 @@ impl Converter<'_> {
                     .iter()
                     .map(|e| self.physical(e, p.input.schema()))
                     .collect::<Result<Vec<_>>>()?;
-                self.operators.push(Box::new(Projection::new(
-                    exprs,
-                    Arc::new(p.schema.as_arrow().clone()),
-                )));
+                let mut projection = Projection::new(exprs, Arc::new(p.schema.as_arrow().clone()));
+                // Right over an updating GROUP BY, Flink computes only the columns read here.
+                let over_group_aggregate = passes_aggregate(&p.input)
+                    && self
+                        .updating
+                        .as_deref()
+                        .is_some_and(|u| u.starts_with(GroupAggregate::NAME));
+                if over_group_aggregate {
+                    projection = projection.dropping_unchanged_updates();
+                }
+                self.operators.push(Box::new(projection));
                 Ok(())
             }
             LogicalPlan::Filter(f) => {
@@ -1222,10 +1354,13 @@ impl Converter<'_> {
             return self.top_n(w, limit, &output);
         }
         if let Some(node) = &self.updating {
-            return Err(not_dedup(
-                self,
-                &format!("deduplication of the updating result of {node}"),
-            ));
+            // As Flink 1.20's planner refuses it.
+            return Err(Error::Sql {
+                message: format!(
+                    "Deduplicate doesn't support consuming update changes which is produced by {node}"
+                ),
+                span: self.span,
+            });
         }
         let input = w.input.schema();
         let keys = params
@@ -1277,12 +1412,6 @@ impl Converter<'_> {
         if params.order_by.is_empty() {
             return Err(self.unsupported("Top-N without ORDER BY", Some(Keyword::OVER)));
         }
-        if let Some(node) = &self.updating {
-            return Err(self.unsupported(
-                &format!("Top-N over the updating result of {node}"),
-                Some(Keyword::OVER),
-            ));
-        }
         let input = w.input.schema();
         let partition = params
             .partition_by
@@ -1301,17 +1430,34 @@ impl Converter<'_> {
             })
             .collect::<Result<Vec<_>>>()?;
         let with_rank = self.row_number_dropped.as_deref() != Some(output);
-        let op = crate::operators::TopN::try_new(
-            partition,
-            order,
-            limit,
-            with_rank,
-            self.options.state_ttl,
-            input.as_arrow(),
-            w.schema.as_arrow(),
-        )?;
+        let op: Box<dyn Operator> = if self.updating.is_some() {
+            // Over an updating input, with the strategy Flink's planner picks.
+            use crate::operators::updating_top_n::Strategy;
+            let strategy = update_fast_key(&w.input, &params.partition_by, &params.order_by)
+                .map_or(Strategy::Retract, Strategy::UpdateFast);
+            Box::new(crate::operators::UpdatingTopN::try_new(
+                partition,
+                order,
+                strategy,
+                limit,
+                with_rank,
+                self.options.state_ttl,
+                input.as_arrow(),
+                w.schema.as_arrow(),
+            )?)
+        } else {
+            Box::new(crate::operators::TopN::try_new(
+                partition,
+                order,
+                limit,
+                with_rank,
+                self.options.state_ttl,
+                input.as_arrow(),
+                w.schema.as_arrow(),
+            )?)
+        };
         self.updating = Some(format!("{op}"));
-        self.operators.push(Box::new(op));
+        self.operators.push(op);
         Ok(())
     }
 

@@ -65,11 +65,81 @@ pub struct Projection {
     exprs: Vec<Arc<dyn PhysicalExpr>>,
     /// The output schema (names and types as the query plan says).
     schema: SchemaRef,
+    /// Over an updating GROUP BY: the input columns the expressions read. An update (`-U`
+    /// then `+U`) that changes none of them is dropped, as Flink's aggregation, which only
+    /// computes the columns read above it, emits nothing for it.
+    unchanged_updates_dropped: Option<Vec<usize>>,
 }
 
 impl Projection {
     pub fn new(exprs: Vec<Arc<dyn PhysicalExpr>>, schema: SchemaRef) -> Self {
-        Self { exprs, schema }
+        Self {
+            exprs,
+            schema,
+            unchanged_updates_dropped: None,
+        }
+    }
+
+    /// Drops the updates of the input that change no column the expressions read (for a
+    /// projection right over an updating GROUP BY).
+    pub fn dropping_unchanged_updates(mut self) -> Self {
+        let mut columns: Vec<usize> = self
+            .exprs
+            .iter()
+            .flat_map(|e| datafusion::physical_expr::utils::collect_columns(e))
+            .map(|c| c.index())
+            .collect();
+        columns.sort_unstable();
+        columns.dedup();
+        self.unchanged_updates_dropped = Some(columns);
+        self
+    }
+
+    /// `batch` without the `-U`/`+U` pairs equal on `columns`.
+    fn drop_unchanged(batch: RecordBatch, columns: &[usize]) -> Result<RecordBatch> {
+        use super::group_aggregate::RowKind;
+        let Some(kinds) = super::group_aggregate::is_changelog(&batch)
+            .then(|| {
+                batch
+                    .columns()
+                    .last()
+                    .and_then(|c| c.as_primitive_opt::<arrow::datatypes::Int8Type>())
+            })
+            .flatten()
+        else {
+            return Ok(batch);
+        };
+        let arrays: Vec<ArrayRef> = columns.iter().map(|&c| batch.column(c).clone()).collect();
+        let converter = arrow::row::RowConverter::new(
+            arrays
+                .iter()
+                .map(|a| arrow::row::SortField::new(a.data_type().clone()))
+                .collect(),
+        )
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let rows = converter
+            .convert_columns(&arrays)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let n = batch.num_rows();
+        let mut keep = vec![true; n];
+        let mut i = 0;
+        while i + 1 < n {
+            if kinds.value(i) == RowKind::UpdateBefore as i8
+                && kinds.value(i + 1) == RowKind::UpdateAfter as i8
+                && rows.row(i) == rows.row(i + 1)
+            {
+                keep[i] = false;
+                keep[i + 1] = false;
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        if keep.iter().all(|k| *k) {
+            return Ok(batch);
+        }
+        filter_record_batch(&batch, &arrow::array::BooleanArray::from(keep))
+            .map_err(|e| Error::Internal(e.to_string()))
     }
 }
 
@@ -91,6 +161,10 @@ impl Operator for Projection {
         batch: RecordBatch,
         _: &mut JobMetrics,
     ) -> Result<Vec<RecordBatch>> {
+        let batch = match &self.unchanged_updates_dropped {
+            Some(columns) => Self::drop_unchanged(batch, columns)?,
+            None => batch,
+        };
         let n = batch.num_rows();
         let columns: Vec<ArrayRef> = self
             .exprs

@@ -165,6 +165,9 @@ fn arrow_err(e: arrow::error::ArrowError) -> Error {
 }
 
 impl GroupAggregate {
+    /// How its `Display` (and so the plan's updating node) begins.
+    pub const NAME: &'static str = "GroupAggregate (updating)";
+
     pub fn try_new(
         keys: Vec<Arc<dyn PhysicalExpr>>,
         key_types: Vec<DataType>,
@@ -220,7 +223,8 @@ impl fmt::Display for GroupAggregate {
         let keys: Vec<String> = self.keys.iter().map(|k| k.to_string()).collect();
         write!(
             f,
-            "GroupAggregate (updating): keys=[{}], aggregates=[{}]",
+            "{}: keys=[{}], aggregates=[{}]",
+            Self::NAME,
             keys.join(", "),
             aggs.join(", ")
         )?;

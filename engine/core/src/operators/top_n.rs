@@ -26,20 +26,26 @@ use super::{state, Operator};
 use crate::{Error, Result};
 
 pub struct TopN {
-    partition: Vec<Arc<dyn PhysicalExpr>>,
-    /// ORDER BY expressions with their direction; compared through the row format.
-    order: Vec<(Arc<dyn PhysicalExpr>, SortOptions)>,
+    keys: RankKeys,
     limit: usize,
     /// Whether the query selects the row number (Flink's `outputRankNumber`).
     with_rank: bool,
     ttl: Option<Duration>,
+    partitions: HashMap<Box<[u8]>, Vec<Entry>>,
+}
+
+/// What every Top-N computes of its rows: the partition, the sort key and the row itself in
+/// Arrow's row format (sort keys compare as the ORDER BY orders), and the output schema.
+pub(super) struct RankKeys {
+    partition: Vec<Arc<dyn PhysicalExpr>>,
+    /// ORDER BY expressions with their direction; compared through the row format.
+    order: Vec<(Arc<dyn PhysicalExpr>, SortOptions)>,
     /// Input columns, the row number, and the row kind.
-    schema: SchemaRef,
-    input: SchemaRef,
+    pub(super) schema: SchemaRef,
+    pub(super) input: SchemaRef,
     partition_converter: RowConverter,
     order_converter: RowConverter,
-    row_converter: RowConverter,
-    partitions: HashMap<Box<[u8]>, Vec<Entry>>,
+    pub(super) row_converter: RowConverter,
 }
 
 /// The kept rows of one sort key, in arrival order, and when the key was last written.
@@ -50,27 +56,23 @@ struct Entry {
 }
 
 /// A row to emit: the row, its rank, its kind.
-type Change = (OwnedRow, i64, RowKind);
+pub(super) type Change = (OwnedRow, i64, RowKind);
 
-fn arrow_err(e: arrow::error::ArrowError) -> Error {
+pub(super) fn arrow_err(e: arrow::error::ArrowError) -> Error {
     Error::Internal(format!("Top-N failed: {e}"))
 }
 
-fn df(e: datafusion::error::DataFusionError) -> Error {
+pub(super) fn df(e: datafusion::error::DataFusionError) -> Error {
     Error::Data(format!("Top-N failed: {e}"))
 }
 
 const SNAPSHOT_KIND: &str = "TopN";
 
-impl TopN {
+impl RankKeys {
     /// `input` is the schema of the rows; `output` the plan's Window schema (input + rn).
-    #[allow(clippy::too_many_arguments)]
-    pub fn try_new(
+    pub(super) fn try_new(
         partition: Vec<Arc<dyn PhysicalExpr>>,
         order: Vec<(Arc<dyn PhysicalExpr>, SortOptions)>,
-        limit: usize,
-        with_rank: bool,
-        ttl: Option<Duration>,
         input: &Schema,
         output: &Schema,
     ) -> Result<Self> {
@@ -101,9 +103,6 @@ impl TopN {
         Ok(Self {
             partition,
             order,
-            limit,
-            with_rank,
-            ttl,
             schema: Arc::new(Schema::new(fields)),
             input: Arc::new(input.clone()),
             partition_converter: RowConverter::new(
@@ -112,6 +111,125 @@ impl TopN {
             .map_err(arrow_err)?,
             order_converter: RowConverter::new(order_fields).map_err(arrow_err)?,
             row_converter: RowConverter::new(row_fields).map_err(arrow_err)?,
+        })
+    }
+
+    /// Whether the whole input is one partition (no PARTITION BY).
+    pub(super) fn global(&self) -> bool {
+        self.partition.is_empty()
+    }
+
+    /// The keys of the rows of `batch`: partition, sort key, the row itself.
+    pub(super) fn convert(&self, batch: &RecordBatch) -> Result<[arrow::row::Rows; 3]> {
+        let n = batch.num_rows();
+        let eval =
+            |e: &Arc<dyn PhysicalExpr>| e.evaluate(batch).and_then(|v| v.into_array(n)).map_err(df);
+        let partition = self
+            .partition
+            .iter()
+            .map(eval)
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let order = self
+            .order
+            .iter()
+            .map(|(e, _)| eval(e))
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let width = self.input.fields().len();
+        Ok([
+            self.partition_converter
+                .convert_columns(&partition)
+                .map_err(arrow_err)?,
+            self.order_converter
+                .convert_columns(&order)
+                .map_err(arrow_err)?,
+            self.row_converter
+                .convert_columns(&batch.columns()[..width])
+                .map_err(arrow_err)?,
+        ])
+    }
+
+    /// The changes as one output batch (rows, row numbers, row kinds); none when empty.
+    pub(super) fn output(&self, out: &[Change]) -> Result<Vec<RecordBatch>> {
+        if out.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut columns = self
+            .row_converter
+            .convert_rows(out.iter().map(|(r, _, _)| r.row()))
+            .map_err(arrow_err)?;
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            out.iter().map(|(_, rank, _)| *rank),
+        )));
+        columns.push(Arc::new(Int8Array::from_iter_values(
+            out.iter().map(|(_, _, kind)| *kind as i8),
+        )));
+        Ok(vec![super::batch_of(&self.schema, columns, out.len())?])
+    }
+
+    /// Kept rows (best first within each partition) as a snapshot of `kind`: `__row<i>` and
+    /// `__last_access`.
+    pub(super) fn snapshot<'r>(
+        &self,
+        kind: &str,
+        rows: Vec<(Row<'r>, Instant)>,
+    ) -> Result<RecordBatch> {
+        let mut b = state::SnapshotBuilder::new(kind, rows.len());
+        let (rows, written): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+        let columns = self.row_converter.convert_rows(rows).map_err(arrow_err)?;
+        for (i, c) in columns.into_iter().enumerate() {
+            b.column(format!("__row{i}"), c);
+        }
+        b.last_access(written.into_iter());
+        b.finish()
+    }
+
+    /// A snapshot's rows back as a batch of the input, with their last accesses.
+    pub(super) fn restore(
+        &self,
+        snapshot: &RecordBatch,
+        kind: &str,
+    ) -> Result<(RecordBatch, Vec<Instant>)> {
+        let r = state::SnapshotReader::new(snapshot, kind)?;
+        let columns = r.columns("__row", self.input.fields().len())?;
+        let written = r.last_access()?;
+        Ok((super::batch_of(&self.input, columns, r.rows())?, written))
+    }
+}
+
+impl fmt::Display for RankKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let partition: Vec<String> = self.partition.iter().map(|p| p.to_string()).collect();
+        let order: Vec<String> = self
+            .order
+            .iter()
+            .map(|(e, o)| format!("{e} {}", if o.descending { "DESC" } else { "ASC" }))
+            .collect();
+        write!(
+            f,
+            "per [{}] by [{}]",
+            partition.join(", "),
+            order.join(", ")
+        )
+    }
+}
+
+impl TopN {
+    /// `input` is the schema of the rows; `output` the plan's Window schema (input + rn).
+    #[allow(clippy::too_many_arguments)]
+    pub fn try_new(
+        partition: Vec<Arc<dyn PhysicalExpr>>,
+        order: Vec<(Arc<dyn PhysicalExpr>, SortOptions)>,
+        limit: usize,
+        with_rank: bool,
+        ttl: Option<Duration>,
+        input: &Schema,
+        output: &Schema,
+    ) -> Result<Self> {
+        Ok(Self {
+            keys: RankKeys::try_new(partition, order, input, output)?,
+            limit,
+            with_rank,
+            ttl,
             partitions: HashMap::new(),
         })
     }
@@ -197,35 +315,6 @@ impl TopN {
             out.push((row.owned(), rank as i64, RowKind::Insert));
         }
     }
-
-    /// The keys of the rows of `batch`: partition, sort key, the row itself.
-    fn convert(&self, batch: &RecordBatch) -> Result<[arrow::row::Rows; 3]> {
-        let n = batch.num_rows();
-        let eval =
-            |e: &Arc<dyn PhysicalExpr>| e.evaluate(batch).and_then(|v| v.into_array(n)).map_err(df);
-        let partition = self
-            .partition
-            .iter()
-            .map(eval)
-            .collect::<Result<Vec<ArrayRef>>>()?;
-        let order = self
-            .order
-            .iter()
-            .map(|(e, _)| eval(e))
-            .collect::<Result<Vec<ArrayRef>>>()?;
-        let width = self.input.fields().len();
-        Ok([
-            self.partition_converter
-                .convert_columns(&partition)
-                .map_err(arrow_err)?,
-            self.order_converter
-                .convert_columns(&order)
-                .map_err(arrow_err)?,
-            self.row_converter
-                .convert_columns(&batch.columns()[..width])
-                .map_err(arrow_err)?,
-        ])
-    }
 }
 
 /// Keeps the first `limit` rows of sorted entries.
@@ -245,18 +334,11 @@ fn truncate(entries: &mut Vec<Entry>, limit: usize) {
 
 impl fmt::Display for TopN {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let partition: Vec<String> = self.partition.iter().map(|p| p.to_string()).collect();
-        let order: Vec<String> = self
-            .order
-            .iter()
-            .map(|(e, o)| format!("{e} {}", if o.descending { "DESC" } else { "ASC" }))
-            .collect();
         write!(
             f,
-            "TopN (updating): top {} per [{}] by [{}]{}",
+            "TopN (updating): top {} {}{}",
             self.limit,
-            partition.join(", "),
-            order.join(", "),
+            self.keys,
             if self.with_rank {
                 ", with row number"
             } else {
@@ -278,13 +360,13 @@ impl Operator for TopN {
     ) -> Result<Vec<RecordBatch>> {
         if super::group_aggregate::is_changelog(&batch) {
             return Err(Error::Internal(
-                "Top-N over an updating input is not supported yet".into(),
+                "an append-only Top-N was given an updating input".into(),
             ));
         }
         let now = Instant::now();
-        let [partitions, keys, rows] = self.convert(&batch)?;
+        let [partitions, keys, rows] = self.keys.convert(&batch)?;
         let mut out = Vec::new();
-        let global = self.partition.is_empty();
+        let global = self.keys.global();
         for i in 0..batch.num_rows() {
             self.insert(
                 if global {
@@ -298,55 +380,28 @@ impl Operator for TopN {
                 &mut out,
             );
         }
-        if out.is_empty() {
-            return Ok(vec![]);
-        }
-        let count = out.len();
-        let mut columns = self
-            .row_converter
-            .convert_rows(out.iter().map(|(r, _, _)| r.row()))
-            .map_err(arrow_err)?;
-        columns.push(Arc::new(Int64Array::from_iter_values(
-            out.iter().map(|(_, rank, _)| *rank),
-        )));
-        columns.push(Arc::new(Int8Array::from_iter_values(
-            out.iter().map(|(_, _, kind)| *kind as i8),
-        )));
-        Ok(vec![super::batch_of(&self.schema, columns, count)?])
+        self.keys.output(&out)
     }
 
     /// The kept rows (`__row<i>`), partition by partition, best first, each with when its
     /// sort key was last written; partition and sort keys are computed again on restore.
     fn snapshot(&mut self) -> Result<Option<RecordBatch>> {
-        let mut rows = Vec::new();
-        let mut written = Vec::new();
-        for entries in self.partitions.values() {
-            for e in entries {
-                for r in &e.rows {
-                    rows.push(r.row());
-                    written.push(e.written);
-                }
-            }
-        }
-        let mut b = state::SnapshotBuilder::new(SNAPSHOT_KIND, rows.len());
-        let columns = self.row_converter.convert_rows(rows).map_err(arrow_err)?;
-        for (i, c) in columns.into_iter().enumerate() {
-            b.column(format!("__row{i}"), c);
-        }
-        b.last_access(written.into_iter());
-        Ok(Some(b.finish()?))
+        let rows = self
+            .partitions
+            .values()
+            .flatten()
+            .flat_map(|e| e.rows.iter().map(|r| (r.row(), e.written)))
+            .collect();
+        Ok(Some(self.keys.snapshot(SNAPSHOT_KIND, rows)?))
     }
 
     fn restore(&mut self, snapshot: &RecordBatch) -> Result<()> {
-        let r = state::SnapshotReader::new(snapshot, SNAPSHOT_KIND)?;
-        let columns = r.columns("__row", self.input.fields().len())?;
-        let written = r.last_access()?;
-        let batch = super::batch_of(&self.input, columns, r.rows())?;
-        let [partitions, keys, rows] = self.convert(&batch)?;
+        let (batch, written) = self.keys.restore(snapshot, SNAPSHOT_KIND)?;
+        let [partitions, keys, rows] = self.keys.convert(&batch)?;
         self.partitions.clear();
         // Rows come best first within each partition: appending keeps the order.
         for (i, written) in written.into_iter().enumerate() {
-            let partition: &[u8] = if self.partition.is_empty() {
+            let partition: &[u8] = if self.keys.global() {
                 &[]
             } else {
                 partitions.row(i).data()
