@@ -86,7 +86,7 @@ impl Projection {
         let mut columns: Vec<usize> = self
             .exprs
             .iter()
-            .flat_map(|e| datafusion::physical_expr::utils::collect_columns(e))
+            .flat_map(datafusion::physical_expr::utils::collect_columns)
             .map(|c| c.index())
             .collect();
         columns.sort_unstable();

@@ -501,6 +501,7 @@ impl UpdatingTopN {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn process_row(
         &mut self,
         partition: &[u8],
