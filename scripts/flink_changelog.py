@@ -44,7 +44,7 @@ def main(path):
                     print("plan:", line.strip())
             with env.execute_sql(s).collect() as rows:
                 for r in rows:
-                    print(r.get_row_kind().short_string(), list(r))
+                    print(str(r.get_row_kind()), list(r))
         except Exception as e:  # the planner's error, first line
             print("error:", str(e).splitlines()[0])
 
