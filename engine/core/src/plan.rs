@@ -1435,7 +1435,7 @@ impl Converter<'_> {
             use crate::operators::updating_top_n::Strategy;
             let strategy = update_fast_key(&w.input, &params.partition_by, &params.order_by)
                 .map_or(Strategy::Retract, Strategy::UpdateFast);
-            Box::new(crate::operators::UpdatingTopN::try_new(
+            let op = crate::operators::UpdatingTopN::try_new(
                 partition,
                 order,
                 strategy,
@@ -1444,7 +1444,8 @@ impl Converter<'_> {
                 self.options.state_ttl,
                 input.as_arrow(),
                 w.schema.as_arrow(),
-            )?)
+            )?;
+            Box::new(op)
         } else {
             Box::new(crate::operators::TopN::try_new(
                 partition,

@@ -94,53 +94,53 @@ impl Projection {
         self.unchanged_updates_dropped = Some(columns);
         self
     }
+}
 
-    /// `batch` without the `-U`/`+U` pairs equal on `columns`.
-    fn drop_unchanged(batch: RecordBatch, columns: &[usize]) -> Result<RecordBatch> {
-        use super::group_aggregate::RowKind;
-        let Some(kinds) = super::group_aggregate::is_changelog(&batch)
-            .then(|| {
-                batch
-                    .columns()
-                    .last()
-                    .and_then(|c| c.as_primitive_opt::<arrow::datatypes::Int8Type>())
-            })
-            .flatten()
-        else {
-            return Ok(batch);
-        };
-        let arrays: Vec<ArrayRef> = columns.iter().map(|&c| batch.column(c).clone()).collect();
-        let converter = arrow::row::RowConverter::new(
-            arrays
-                .iter()
-                .map(|a| arrow::row::SortField::new(a.data_type().clone()))
-                .collect(),
-        )
+/// `batch` without its updates (`-U` right before `+U`) that change none of `columns`.
+pub fn drop_unchanged_updates(batch: RecordBatch, columns: &[usize]) -> Result<RecordBatch> {
+    use super::group_aggregate::RowKind;
+    let Some(kinds) = super::group_aggregate::is_changelog(&batch)
+        .then(|| {
+            batch
+                .columns()
+                .last()
+                .and_then(|c| c.as_primitive_opt::<arrow::datatypes::Int8Type>())
+        })
+        .flatten()
+    else {
+        return Ok(batch);
+    };
+    let arrays: Vec<ArrayRef> = columns.iter().map(|&c| batch.column(c).clone()).collect();
+    let converter = arrow::row::RowConverter::new(
+        arrays
+            .iter()
+            .map(|a| arrow::row::SortField::new(a.data_type().clone()))
+            .collect(),
+    )
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    let rows = converter
+        .convert_columns(&arrays)
         .map_err(|e| Error::Internal(e.to_string()))?;
-        let rows = converter
-            .convert_columns(&arrays)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let n = batch.num_rows();
-        let mut keep = vec![true; n];
-        let mut i = 0;
-        while i + 1 < n {
-            if kinds.value(i) == RowKind::UpdateBefore as i8
-                && kinds.value(i + 1) == RowKind::UpdateAfter as i8
-                && rows.row(i) == rows.row(i + 1)
-            {
-                keep[i] = false;
-                keep[i + 1] = false;
-                i += 2;
-            } else {
-                i += 1;
-            }
+    let n = batch.num_rows();
+    let mut keep = vec![true; n];
+    let mut i = 0;
+    while i + 1 < n {
+        if kinds.value(i) == RowKind::UpdateBefore as i8
+            && kinds.value(i + 1) == RowKind::UpdateAfter as i8
+            && rows.row(i) == rows.row(i + 1)
+        {
+            keep[i] = false;
+            keep[i + 1] = false;
+            i += 2;
+        } else {
+            i += 1;
         }
-        if keep.iter().all(|k| *k) {
-            return Ok(batch);
-        }
-        filter_record_batch(&batch, &arrow::array::BooleanArray::from(keep))
-            .map_err(|e| Error::Internal(e.to_string()))
     }
+    if keep.iter().all(|k| *k) {
+        return Ok(batch);
+    }
+    filter_record_batch(&batch, &arrow::array::BooleanArray::from(keep))
+        .map_err(|e| Error::Internal(e.to_string()))
 }
 
 impl fmt::Display for Projection {
@@ -162,7 +162,7 @@ impl Operator for Projection {
         _: &mut JobMetrics,
     ) -> Result<Vec<RecordBatch>> {
         let batch = match &self.unchanged_updates_dropped {
-            Some(columns) => Self::drop_unchanged(batch, columns)?,
+            Some(columns) => drop_unchanged_updates(batch, columns)?,
             None => batch,
         };
         let n = batch.num_rows();

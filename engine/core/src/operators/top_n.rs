@@ -243,7 +243,8 @@ impl TopN {
         now: Instant,
         out: &mut Vec<Change>,
     ) {
-        let (limit, with_rank) = (self.limit, self.with_rank);
+        // A top 1 emits updates with or without the row number, as Flink's `FastTop1Function`.
+        let (limit, with_rank) = (self.limit, self.with_rank || self.limit == 1);
         let entries = self.partitions.entry(partition.into()).or_default();
         if let Some(ttl) = self.ttl {
             entries.retain(|e| now.duration_since(e.written) <= ttl);

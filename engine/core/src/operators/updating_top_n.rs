@@ -14,6 +14,9 @@
 //!   by that key; `-U` input rows are ignored (Flink's input sends none), and an update of a
 //!   kept row moves it up, shifting the rows it passes.
 //!
+//!   With N = 1, Flink runs `FastTop1Function` instead: the kept row is replaced (`-U`/`+U`)
+//!   only by a row sorting strictly before it.
+//!
 //! Both emit exactly the changes the Flink functions emit, in their order. State is forgotten
 //! after `table.exec.state.ttl` (processing time) without a write: per sort key (`Retract`, as
 //! Flink's per-sort-key data state) or per row (`UpdateFast`).
@@ -46,6 +49,10 @@ pub enum Strategy {
 }
 
 const SNAPSHOT_KIND: &str = "UpdatingTopN";
+
+/// The row number of rows emitted without one: it is not selected, or N is 1 and Flink
+/// replaces it with the constant 1 (its `RankNumberColumnRemoveRule`).
+const CONSTANT_RANK: i64 = 1;
 
 pub struct UpdatingTopN {
     keys: RankKeys,
@@ -187,6 +194,12 @@ impl UpdatingTopN {
         })
     }
 
+    /// Whether the row-number algorithms run: Flink drops the row number of a top 1 (it is
+    /// the constant 1) and runs the ones without it.
+    fn numbered(&self) -> bool {
+        self.with_rank && self.limit > 1
+    }
+
     /// The unique keys of the rows of `batch` (`UpdateFast`).
     fn row_keys(&self, batch: &RecordBatch) -> Result<Option<arrow::row::Rows>> {
         let (Some(converter), Strategy::UpdateFast(columns)) = (&self.row_key, &self.strategy)
@@ -209,7 +222,7 @@ impl UpdatingTopN {
         now: Instant,
         out: &mut Vec<Change>,
     ) {
-        let (limit, with_rank) = (self.limit, self.with_rank);
+        let (limit, with_rank) = (self.limit, self.numbered());
         let sorted = self.retract.entry(partition.into()).or_default();
         let key = key.owned();
         // The row joins its sort key first (after the rows that tie with it); the rows of the
@@ -275,10 +288,10 @@ impl UpdatingTopN {
                 }
             }
             if let Some(d) = delete {
-                out.push((d, 0, RowKind::Delete));
+                out.push((d, CONSTANT_RANK, RowKind::Delete));
             }
             if collect {
-                out.push((row.owned(), 0, RowKind::Insert));
+                out.push((row.owned(), CONSTANT_RANK, RowKind::Insert));
             }
         }
     }
@@ -291,7 +304,7 @@ impl UpdatingTopN {
         now: Instant,
         out: &mut Vec<Change>,
     ) {
-        let (limit, with_rank) = (self.limit, self.with_rank);
+        let (limit, with_rank) = (self.limit, self.numbered());
         let Some(sorted) = self.retract.get_mut(partition) else {
             return; // a retraction of a row never seen (or forgotten): nothing to change
         };
@@ -355,13 +368,13 @@ impl UpdatingTopN {
                         if !removed && e.rows[i].row() == row {
                             let r = e.rows.remove(i);
                             e.written = now;
-                            out.push((r, 0, RowKind::Delete));
+                            out.push((r, CONSTANT_RANK, RowKind::Delete));
                             removed = true;
                             // `next` stays: the following row takes the removed one's rank.
                             continue;
                         }
                         if removed && next == limit {
-                            out.push((e.rows[i].clone(), 0, RowKind::Insert));
+                            out.push((e.rows[i].clone(), CONSTANT_RANK, RowKind::Insert));
                         }
                         next += 1;
                         i += 1;
@@ -372,7 +385,7 @@ impl UpdatingTopN {
                         next = last + 1;
                     } else {
                         if let Some(r) = e.rows.get(limit - next) {
-                            out.push((r.clone(), 0, RowKind::Insert));
+                            out.push((r.clone(), CONSTANT_RANK, RowKind::Insert));
                         }
                         break;
                     }
@@ -410,7 +423,7 @@ impl UpdatingTopN {
         now: Instant,
         out: &mut Vec<Change>,
     ) {
-        let (limit, with_rank) = (self.limit, self.with_rank);
+        let (limit, with_rank) = (self.limit, self.numbered());
         let buffer = self.update.entry(partition.into()).or_default();
         let (key, row_key) = (key.owned(), row_key.owned());
         let kept = |row: OwnedRow, sort_key: &OwnedRow| Kept {
@@ -418,6 +431,33 @@ impl UpdatingTopN {
             sort_key: sort_key.clone(),
             written: now,
         };
+        if limit == 1 {
+            // Flink's `FastTop1Function`: the kept row is replaced only by a row that sorts
+            // strictly before it (whatever its unique key); the partition key is then the
+            // result's key, so the change is an update.
+            let current = buffer
+                .rows
+                .iter()
+                .next()
+                .map(|(rk, k)| (rk.clone(), k.row.clone(), k.sort_key.clone()));
+            match current {
+                None => {
+                    buffer.put(&key, &row_key);
+                    buffer.rows.insert(row_key, kept(row.owned(), &key));
+                    out.push((row.owned(), 1, RowKind::Insert));
+                }
+                Some((old_row_key, old_row, old_key)) if key < old_key => {
+                    buffer.remove(&old_key, &old_row_key);
+                    buffer.rows.remove(&old_row_key);
+                    buffer.put(&key, &row_key);
+                    buffer.rows.insert(row_key, kept(row.owned(), &key));
+                    out.push((old_row, 1, RowKind::UpdateBefore));
+                    out.push((row.owned(), 1, RowKind::UpdateAfter));
+                }
+                Some(_) => {}
+            }
+            return;
+        }
         if let Some(old) = buffer.rows.get(&row_key) {
             let (old_row, old_key) = (old.row.clone(), old.sort_key.clone());
             if !with_rank {
@@ -426,8 +466,8 @@ impl UpdatingTopN {
                     buffer.put(&key, &row_key);
                 }
                 buffer.rows.insert(row_key, kept(row.owned(), &key));
-                out.push((old_row, 0, RowKind::UpdateBefore));
-                out.push((row.owned(), 0, RowKind::UpdateAfter));
+                out.push((old_row, CONSTANT_RANK, RowKind::UpdateBefore));
+                out.push((row.owned(), CONSTANT_RANK, RowKind::UpdateAfter));
                 return;
             }
             if old_key == key {
@@ -491,12 +531,12 @@ impl UpdatingTopN {
                             let last_key = last_key.clone();
                             buffer.remove(&last_key, &last);
                             if let Some(k) = buffer.rows.remove(&last) {
-                                out.push((k.row, 0, RowKind::Delete));
+                                out.push((k.row, CONSTANT_RANK, RowKind::Delete));
                             }
                         }
                     }
                 }
-                out.push((row.owned(), 0, RowKind::Insert));
+                out.push((row.owned(), CONSTANT_RANK, RowKind::Insert));
             }
         }
     }
