@@ -815,3 +815,146 @@ impl Operator for UpdatingTopN {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field};
+    use datafusion::physical_expr::expressions::Column;
+
+    fn input() -> Schema {
+        Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new("v", DataType::Int64, true),
+        ])
+    }
+
+    fn top2(strategy: Strategy, ttl: Option<Duration>) -> UpdatingTopN {
+        let input = input();
+        let mut output = input.fields().to_vec();
+        output.push(Arc::new(Field::new("rn", DataType::Int64, false)));
+        UpdatingTopN::try_new(
+            vec![],
+            vec![(
+                Arc::new(Column::new("v", 1)) as Arc<dyn PhysicalExpr>,
+                SortOptions {
+                    descending: true,
+                    nulls_first: false,
+                },
+            )],
+            strategy,
+            2,
+            true,
+            ttl,
+            &input,
+            &Schema::new(output),
+        )
+        .unwrap()
+    }
+
+    /// A changelog batch of (k, v, kind).
+    fn changes(rows: &[(&str, i64, RowKind)]) -> RecordBatch {
+        let mut fields = input().fields().to_vec();
+        fields.push(Arc::new(Field::new(
+            super::super::group_aggregate::OP_COLUMN,
+            DataType::Int8,
+            false,
+        )));
+        RecordBatch::try_new(
+            Arc::new(Schema::new(fields)),
+            vec![
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+                Arc::new(Int8Array::from_iter_values(rows.iter().map(|r| r.2 as i8))),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn run(op: &mut UpdatingTopN, rows: &[(&str, i64, RowKind)]) -> Vec<String> {
+        let out = op
+            .process_batch(changes(rows), &mut JobMetrics::default())
+            .unwrap();
+        out.iter()
+            .flat_map(|b| {
+                use arrow::array::AsArray;
+                let k = b.column(0).as_string::<i32>().clone();
+                let v = b
+                    .column(1)
+                    .as_primitive::<arrow::datatypes::Int64Type>()
+                    .clone();
+                let rn = b
+                    .column(2)
+                    .as_primitive::<arrow::datatypes::Int64Type>()
+                    .clone();
+                let op = b
+                    .column(3)
+                    .as_primitive::<arrow::datatypes::Int8Type>()
+                    .clone();
+                (0..b.num_rows())
+                    .map(|i| {
+                        format!(
+                            "{} {} {} {}",
+                            RowKind::from_i8(op.value(i)).short(),
+                            k.value(i),
+                            v.value(i),
+                            rn.value(i)
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn state_ttl_forgets_rows_not_written_for_longer() {
+        for strategy in [Strategy::Retract, Strategy::UpdateFast(vec![0])] {
+            // Without a TTL the second row passes the first, which moves down.
+            let mut kept = top2(strategy.clone(), None);
+            run(&mut kept, &[("a", 1, RowKind::Insert)]);
+            assert_eq!(
+                run(&mut kept, &[("b", 2, RowKind::Insert)]),
+                ["-U a 1 1", "+U b 2 1", "+I a 1 2"],
+                "{strategy:?}"
+            );
+            // With one, the first row is forgotten: the second is alone, and the first's
+            // retraction changes nothing.
+            let mut forgetting = top2(strategy.clone(), Some(Duration::from_millis(1)));
+            run(&mut forgetting, &[("a", 1, RowKind::Insert)]);
+            std::thread::sleep(Duration::from_millis(20));
+            assert_eq!(
+                run(&mut forgetting, &[("b", 2, RowKind::Insert)]),
+                ["+I b 2 1"],
+                "{strategy:?}"
+            );
+            assert!(
+                run(&mut forgetting, &[("a", 1, RowKind::UpdateBefore)]).is_empty(),
+                "{strategy:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_retraction_moves_the_next_row_up() {
+        let mut op = top2(Strategy::Retract, None);
+        run(
+            &mut op,
+            &[
+                ("a", 3, RowKind::Insert),
+                ("b", 2, RowKind::Insert),
+                ("c", 1, RowKind::Insert),
+            ],
+        );
+        // a leaves: b and c move up one rank each, and c enters the top 2.
+        assert_eq!(
+            run(&mut op, &[("a", 3, RowKind::Delete)]),
+            ["-U a 3 1", "+U b 2 1", "-U b 2 2", "+U c 1 2"]
+        );
+        // b leaves: c moves up, and rank 2 is empty.
+        assert_eq!(
+            run(&mut op, &[("b", 2, RowKind::UpdateBefore)]),
+            ["-U b 2 1", "+U c 1 1", "-D c 1 2"]
+        );
+    }
+}
