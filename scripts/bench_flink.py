@@ -4,7 +4,8 @@ Usage: <flink venv python> scripts/bench_flink.py JOBS.json
 JOBS.json is a list of {"name": ..., "script": ...}: each script is the same Flink SQL text
 Weir runs (SET, CREATE TABLE, one INSERT INTO). The JVM starts once, before any timing; each
 job gets a fresh TableEnvironment. For each job one line goes to standard output:
-  BENCH {"name": ..., "seconds": <Flink's net job runtime>, "wall": <submit to finished>}
+  BENCH {"name": ..., "seconds": <Flink's net job runtime>, "wall": <submit to finished>,
+         "cpu": <CPU seconds (user + system, every thread) of the JVM from the job's submission to its result>}
 Everything else goes to standard error.
 """
 import json
@@ -21,6 +22,23 @@ def statements(script):
     """Splits at top-level ';' (the generated scripts have none inside strings)."""
     text = "\n".join(l for l in script.splitlines() if not l.strip().startswith("--"))
     return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def jvm_pid():
+    """The process id of PyFlink's JVM (where the MiniCluster runs)."""
+    from pyflink.java_gateway import get_gateway
+
+    return int(get_gateway().jvm.java.lang.ProcessHandle.current().pid())
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process `pid`, all threads (Linux: /proc, 1/100 s ticks)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / 100.0
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 SET_RE = re.compile(r"^SET\s+'([^']+)'\s*=\s*'([^']*)'$", re.IGNORECASE | re.DOTALL)
@@ -58,8 +76,12 @@ def run_job(job):
             insert = stmt
         else:
             env.execute_sql(stmt)
+    pid = jvm_pid()
     start = time.time()
     result = env.execute_sql(insert)
+    # From here: the job is planned, compiled and submitted (not counted, as Flink's net
+    # runtime does not count it); the CPU the JVM spends until the result is the job's.
+    cpu0 = cpu_seconds(pid)
     client = result.get_job_client()
     net = None
     if client is not None:
@@ -71,9 +93,14 @@ def run_job(job):
     else:
         result.wait()
     wall = time.time() - start
-    log(f"{job['name']}: wall {wall:.2f} s, net runtime {net} s")
+    cpu1 = cpu_seconds(pid)
+    cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+    log(f"{job['name']}: wall {wall:.2f} s, net runtime {net} s, JVM CPU {cpu} s")
     seconds = net if net is not None else wall
-    print("BENCH " + json.dumps({"name": job["name"], "seconds": seconds, "wall": wall}), flush=True)
+    print(
+        "BENCH " + json.dumps({"name": job["name"], "seconds": seconds, "wall": wall, "cpu": cpu}),
+        flush=True,
+    )
 
 if __name__ == "__main__":
     main()

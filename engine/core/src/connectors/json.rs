@@ -101,8 +101,17 @@ struct Row {
 
 impl Row {
     fn reset(&mut self, columns: usize) {
-        self.slots.clear();
-        self.slots.resize(columns, Slot::Missing);
+        if self.slots.len() == columns {
+            // Most slots hold a plain cell: overwrite only what holds something to drop.
+            for slot in &mut self.slots {
+                if !matches!(slot, Slot::Missing) {
+                    *slot = Slot::Missing;
+                }
+            }
+        } else {
+            self.slots.clear();
+            self.slots.resize(columns, Slot::Missing);
+        }
         self.text.clear();
         self.needs_tree = false;
     }

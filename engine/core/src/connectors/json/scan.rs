@@ -478,8 +478,10 @@ fn special_byte(bytes: &[u8], mut from: usize) -> usize {
         let found = (quote.wrapping_sub(ONES) & !quote)
             | (backslash.wrapping_sub(ONES) & !backslash)
             | (w.wrapping_sub(ONES * 0x20) & !w);
-        if found & HIGH != 0 {
-            break;
+        let found = found & HIGH;
+        if found != 0 {
+            // Borrows run from low bytes to high, so the lowest flag is a true one.
+            return from + (found.trailing_zeros() / 8) as usize;
         }
         from += 8;
     }
