@@ -28,9 +28,31 @@ fn table_path(def: &TableDef, base: &Path) -> PathBuf {
     resolve_path(def.option("path").map(|(v, _)| v).unwrap_or_default(), base)
 }
 
-/// Reads JSON lines from files.
+/// Reads JSON lines from files. The reading and decoding run on a thread of their own, a
+/// batch or two ahead of the job (the job's thread runs the query meanwhile); batches arrive
+/// in file order, each with the offset after it.
 pub struct FileSource {
     schema: SchemaRef,
+    /// The reader, until the first poll hands it to its thread.
+    reader: Option<LineReader>,
+    prefetch: Option<std::sync::mpsc::Receiver<Result<Chunk>>>,
+    offset: SourceOffset,
+}
+
+/// Batches a reader thread keeps ready.
+const PREFETCH_BATCHES: usize = 2;
+
+/// What the reader thread hands over: a batch (none when a file ended without rows), the
+/// offset after it and what it counted.
+struct Chunk {
+    batch: Option<RecordBatch>,
+    offset: SourceOffset,
+    rows_read: u64,
+    skipped: u64,
+}
+
+/// The files, the decoder and where reading is.
+struct LineReader {
     files: Vec<PathBuf>,
     decoder: JsonDecoder,
     /// The open file and the number of lines consumed from it.
@@ -59,14 +81,51 @@ impl FileSource {
             .and_then(|w| def.columns.iter().position(|c| c.name == w.column))
             .into_iter()
             .collect();
+        let offset = SourceOffset::File { file: 0, line: 0 };
         Ok(Self {
-            decoder: JsonDecoder::new(schema.clone(), options, &rowtime),
+            reader: Some(LineReader {
+                decoder: JsonDecoder::new(schema.clone(), options, &rowtime),
+                files,
+                reader: None,
+                offset: offset.clone(),
+                line: String::new(),
+            }),
             schema,
-            files,
-            reader: None,
-            offset: SourceOffset::File { file: 0, line: 0 },
-            line: String::new(),
+            prefetch: None,
+            offset,
         })
+    }
+
+    /// The channel from the reader thread, started on the first call.
+    fn prefetch(&mut self) -> Result<&std::sync::mpsc::Receiver<Result<Chunk>>> {
+        if self.prefetch.is_none() {
+            let mut reader = self
+                .reader
+                .take()
+                .ok_or_else(|| Error::Internal("file source without a reader".into()))?;
+            let (tx, rx) = std::sync::mpsc::sync_channel(PREFETCH_BATCHES);
+            std::thread::Builder::new()
+                .name("weir-file-source".into())
+                .spawn(move || loop {
+                    let next = reader.next_chunk();
+                    let end = !matches!(next, Ok(Some(_)));
+                    let sent = match next {
+                        Ok(Some(chunk)) => tx.send(Ok(chunk)),
+                        // The end: dropping the sender tells the job.
+                        Ok(None) => return,
+                        Err(e) => tx.send(Err(e)),
+                    };
+                    // The job is gone (the receiver dropped), or this was the last message.
+                    if sent.is_err() || end {
+                        return;
+                    }
+                })
+                .map_err(|e| Error::External(format!("cannot start a reader thread: {e}")))?;
+            self.prefetch = Some(rx);
+        }
+        self.prefetch
+            .as_ref()
+            .ok_or_else(|| Error::Internal("file source without its reader thread".into()))
     }
 }
 
@@ -105,17 +164,43 @@ impl Source for FileSource {
     }
 
     fn project(&mut self, needed: &[bool]) {
-        let skip: Vec<bool> = needed.iter().map(|n| !n).collect();
-        self.decoder.skip_columns(&skip);
+        if let Some(reader) = self.reader.as_mut() {
+            let skip: Vec<bool> = needed.iter().map(|n| !n).collect();
+            reader.decoder.skip_columns(&skip);
+        }
     }
 
     fn poll_batch(&mut self, metrics: &mut JobMetrics) -> Result<Poll> {
+        loop {
+            let chunk = match self.prefetch()?.recv() {
+                Ok(chunk) => chunk?,
+                // The thread ended after the last file.
+                Err(_) => return Ok(Poll::End),
+            };
+            metrics.rows_read += chunk.rows_read;
+            metrics.parse_errors_skipped += chunk.skipped;
+            self.offset = chunk.offset;
+            if let Some(batch) = chunk.batch {
+                return Ok(Poll::Batch(batch));
+            }
+        }
+    }
+
+    fn offset(&self) -> SourceOffset {
+        self.offset.clone()
+    }
+}
+
+impl LineReader {
+    /// Reads up to a batch of rows; `None` once every file is read.
+    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        let (mut rows_read, mut skipped) = (0, 0);
         loop {
             let SourceOffset::File { file, line } = self.offset else {
                 return Err(Error::Internal("file source with a foreign offset".into()));
             };
             if file >= self.files.len() {
-                return Ok(Poll::End);
+                return Ok(None);
             }
             let path = &self.files[file];
             if self.reader.is_none() {
@@ -145,7 +230,7 @@ impl Source for FileSource {
                         // read_line consumed the line; it is not UTF-8, so it is a malformed row.
                         *consumed += 1;
                         if self.decoder.ignores_parse_errors() {
-                            metrics.parse_errors_skipped += 1;
+                            skipped += 1;
                             continue;
                         }
                         return Err(Error::Data(format!(
@@ -166,8 +251,8 @@ impl Source for FileSource {
                     continue;
                 }
                 match self.decoder.decode_line(text) {
-                    Ok(true) => metrics.rows_read += 1,
-                    Ok(false) => metrics.parse_errors_skipped += 1,
+                    Ok(true) => rows_read += 1,
+                    Ok(false) => skipped += 1,
                     Err(e) => {
                         return Err(Error::Data(format!(
                         "{}:{}: {e} (set 'json.ignore-parse-errors' = 'true' to skip such rows)",
@@ -190,14 +275,20 @@ impl Source for FileSource {
                     line: consumed_now,
                 }
             };
-            if self.decoder.buffered_rows() > 0 {
-                return Ok(Poll::Batch(self.decoder.flush()?));
+            let batch = if self.decoder.buffered_rows() > 0 {
+                Some(self.decoder.flush()?)
+            } else {
+                None
+            };
+            if batch.is_some() || skipped > 0 {
+                return Ok(Some(Chunk {
+                    batch,
+                    offset: self.offset.clone(),
+                    rows_read,
+                    skipped,
+                }));
             }
         }
-    }
-
-    fn offset(&self) -> SourceOffset {
-        self.offset.clone()
     }
 }
 
