@@ -991,7 +991,8 @@ pub fn bench(args: BenchArgs) -> Result<()> {
     println!();
     println!("{}", machine());
     println!(
-        "Weir runs each job in a child process, single-threaded; the fastest of {} run(s) (DuckDB too). \
+        "Weir runs each job in a child process (the query on one thread, a filesystem source's reading and \
+         decoding on another); the fastest of {} run(s) (DuckDB too). \
          CPU s: user + system time of all the engine's threads during the job; ev/s/core = events / CPU s. \
          Peak MB is Weir's process VmHWM. DuckDB: batch, in-process, all cores (1T: SET threads = 1). \
          Flink: parallelism 1, local MiniCluster, one run, job time without the JVM start; its CPU s is \
