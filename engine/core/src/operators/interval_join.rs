@@ -438,31 +438,13 @@ impl fmt::Display for IntervalJoin {
 mod tests {
     use super::*;
     use crate::operators::join::tests::{key, lines};
-    use arrow::array::{ArrayRef, StringArray, TimestampMillisecondArray};
-    use arrow::datatypes::{Field, TimeUnit};
 
-    fn side_fields(prefix: &str) -> Vec<Field> {
-        vec![
-            Field::new(format!("{prefix}k"), DataType::Utf8, true),
-            Field::new(format!("{prefix}v"), DataType::Int64, true),
-            Field::new(
-                format!("{prefix}ts"),
-                DataType::Timestamp(TimeUnit::Millisecond, None),
-                true,
-            ),
-        ]
+    fn side_fields(prefix: &str) -> Vec<arrow::datatypes::Field> {
+        crate::operators::join::tests::side_fields(prefix, "ts")
     }
 
-    /// Rows `(key, value, rowtime)` of one side.
     fn rows(prefix: &str, rows: &[(&str, i64, i64)]) -> RecordBatch {
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
-            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
-            Arc::new(TimestampMillisecondArray::from_iter_values(
-                rows.iter().map(|r| r.2),
-            )),
-        ];
-        RecordBatch::try_new(Arc::new(Schema::new(side_fields(prefix))), columns).unwrap()
+        crate::operators::join::tests::side_rows(prefix, "ts", rows)
     }
 
     /// `r.ts BETWEEN l.ts - 5 AND l.ts + 10`, i.e. `-10 <= l.ts - r.ts <= 5`.

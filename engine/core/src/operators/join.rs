@@ -759,6 +759,35 @@ pub(crate) mod tests {
         Schema::new(fields)
     }
 
+    /// A join side's fields: `<prefix>k` STRING, `<prefix>v` BIGINT and a millisecond
+    /// timestamp `<prefix><time>` (the rowtime of an interval join, window_end of a window join).
+    pub fn side_fields(prefix: &str, time: &str) -> Vec<arrow::datatypes::Field> {
+        use arrow::datatypes::{Field, TimeUnit};
+        vec![
+            Field::new(format!("{prefix}k"), DataType::Utf8, true),
+            Field::new(format!("{prefix}v"), DataType::Int64, true),
+            Field::new(
+                format!("{prefix}{time}"),
+                DataType::Timestamp(TimeUnit::Millisecond, None),
+                true,
+            ),
+        ]
+    }
+
+    /// Rows `(key, value, time)` of a side of [`side_fields`].
+    pub fn side_rows(prefix: &str, time: &str, rows: &[(&str, i64, i64)]) -> RecordBatch {
+        use arrow::array::{ArrayRef, Int64Array, StringArray, TimestampMillisecondArray};
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
+            Arc::new(TimestampMillisecondArray::from_iter_values(
+                rows.iter().map(|r| r.2),
+            )),
+        ];
+        let schema = arrow::datatypes::Schema::new(side_fields(prefix, time));
+        RecordBatch::try_new(Arc::new(schema), columns).unwrap()
+    }
+
     pub fn key(i: usize) -> Vec<Arc<dyn PhysicalExpr>> {
         vec![Arc::new(Column::new("k", i))]
     }

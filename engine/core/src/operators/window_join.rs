@@ -313,31 +313,13 @@ impl fmt::Display for WindowJoin {
 mod tests {
     use super::*;
     use crate::operators::join::tests::{key, lines};
-    use arrow::array::{ArrayRef, StringArray, TimestampMillisecondArray};
-    use arrow::datatypes::{Field, TimeUnit};
 
-    fn side_fields(prefix: &str) -> Vec<Field> {
-        vec![
-            Field::new(format!("{prefix}k"), DataType::Utf8, true),
-            Field::new(format!("{prefix}v"), DataType::Int64, true),
-            Field::new(
-                format!("{prefix}window_end"),
-                DataType::Timestamp(TimeUnit::Millisecond, None),
-                true,
-            ),
-        ]
+    fn side_fields(prefix: &str) -> Vec<arrow::datatypes::Field> {
+        crate::operators::join::tests::side_fields(prefix, "window_end")
     }
 
-    /// Rows `(key, value, window_end)` of one side.
     fn rows(prefix: &str, rows: &[(&str, i64, i64)]) -> RecordBatch {
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
-            Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.1))),
-            Arc::new(TimestampMillisecondArray::from_iter_values(
-                rows.iter().map(|r| r.2),
-            )),
-        ];
-        RecordBatch::try_new(Arc::new(Schema::new(side_fields(prefix))), columns).unwrap()
+        crate::operators::join::tests::side_rows(prefix, "window_end", rows)
     }
 
     fn join(join_type: JoinType) -> WindowJoin {
