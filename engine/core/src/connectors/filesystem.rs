@@ -208,13 +208,13 @@ impl LineReader {
                     .map_err(|e| Error::External(format!("cannot open {}: {e}", path.display())))?;
                 let mut reader = BufReader::new(f);
                 // Resume inside a file (after a restore): skip the lines already read.
-                let mut skipped = 0;
-                while skipped < line {
+                let mut passed = 0;
+                while passed < line {
                     self.line.clear();
                     if reader.read_line(&mut self.line)? == 0 {
                         break;
                     }
-                    skipped += 1;
+                    passed += 1;
                 }
                 self.reader = Some((reader, line));
             }
