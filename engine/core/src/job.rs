@@ -272,9 +272,7 @@ impl TableInput {
             ));
         };
         let mut source = source;
-        if let Some(needed) = &needed {
-            source.project(needed);
-        }
+        source.project(&needed);
         // A source's own 'scan.watermark.idle-timeout' wins over the job's setting.
         let idle_timeout = def
             .option("scan.watermark.idle-timeout")

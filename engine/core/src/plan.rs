@@ -54,9 +54,9 @@ pub enum PlannedSource {
         computed: Option<Projection>,
         assigner: Option<WindowAssigner>,
         watermark: Option<Watermark>,
-        /// The columns of the connector's schema the job reads (`None`: all of them);
-        /// the connector may leave the others NULL ([`crate::connectors::Source::project`]).
-        needed: Option<Vec<bool>>,
+        /// Which columns of the connector's schema the job reads; the connector may leave
+        /// the others NULL ([`crate::connectors::Source::project`]).
+        needed: Vec<bool>,
     },
     /// Constant rows (`VALUES`, or `SELECT` without `FROM`).
     Values(Vec<RecordBatch>),
@@ -130,7 +130,7 @@ impl fmt::Display for PlannedQuery {
                     write!(f, " (watermark on column #{} - {}ms)", w.column, w.delay_ms)?;
                 }
                 writeln!(f)?;
-                if let Some(needed) = needed.as_ref().filter(|n| n.contains(&false)) {
+                if needed.contains(&false) {
                     let schema = def.arrow_schema();
                     let read: Vec<&str> = schema
                         .fields()
@@ -749,7 +749,6 @@ impl Converter<'_> {
                         def.arrow_schema().fields().len(),
                     )
                 };
-                let needed = Some(needed);
                 let computed = shape
                     .computed
                     .map(|(exprs, schema)| Projection::new(exprs, schema));

@@ -437,7 +437,7 @@ impl fmt::Display for IntervalJoin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operators::join::tests::{key, lines};
+    use crate::operators::join::tests::{key, lines, run, Step};
 
     fn side_fields(prefix: &str) -> Vec<arrow::datatypes::Field> {
         crate::operators::join::tests::side_fields(prefix, "ts")
@@ -465,11 +465,6 @@ mod tests {
         .unwrap()
     }
 
-    enum Step {
-        Rows(Side, RecordBatch),
-        Watermark(i64),
-    }
-
     fn script() -> Vec<Step> {
         vec![
             Step::Rows(
@@ -492,17 +487,6 @@ mod tests {
             Step::Rows(Side::Left, rows("l", &[("b", 5, 205)])),
             Step::Watermark(i64::MAX),
         ]
-    }
-
-    fn run(op: &mut IntervalJoin, steps: Vec<Step>, m: &mut JobMetrics) -> Vec<String> {
-        let mut out = Vec::new();
-        for step in steps {
-            out.extend(match step {
-                Step::Rows(side, b) => op.process_batch(side, b, m).unwrap(),
-                Step::Watermark(wm) => op.process_watermark(wm, m).unwrap(),
-            });
-        }
-        lines(&out)
     }
 
     fn t(ms: i64) -> String {

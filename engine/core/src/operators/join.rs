@@ -812,6 +812,28 @@ pub(crate) mod tests {
         RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
     }
 
+    /// One input to a two-input operator under test.
+    pub enum Step {
+        Rows(Side, RecordBatch),
+        Watermark(i64),
+    }
+
+    /// Feeds `steps` to `op`; its output as [`lines`].
+    pub fn run(
+        op: &mut dyn crate::operators::TwoInputOperator,
+        steps: Vec<Step>,
+        m: &mut JobMetrics,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for step in steps {
+            out.extend(match step {
+                Step::Rows(side, b) => op.process_batch(side, b, m).unwrap(),
+                Step::Watermark(wm) => op.process_watermark(wm, m).unwrap(),
+            });
+        }
+        lines(&out)
+    }
+
     /// Each row as `+I a 1 NULL NULL`.
     pub fn lines(batches: &[RecordBatch]) -> Vec<String> {
         let mut out = Vec::new();

@@ -312,7 +312,7 @@ impl fmt::Display for WindowJoin {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operators::join::tests::{key, lines};
+    use crate::operators::join::tests::{key, run, Step};
 
     fn side_fields(prefix: &str) -> Vec<arrow::datatypes::Field> {
         crate::operators::join::tests::side_fields(prefix, "window_end")
@@ -339,11 +339,6 @@ mod tests {
         .unwrap()
     }
 
-    enum Step {
-        Rows(Side, RecordBatch),
-        Watermark(i64),
-    }
-
     fn script() -> Vec<Step> {
         vec![
             Step::Rows(
@@ -360,17 +355,6 @@ mod tests {
             Step::Rows(Side::Right, rows("r", &[("b", 22, 10)])),
             Step::Watermark(i64::MAX),
         ]
-    }
-
-    fn run(op: &mut WindowJoin, steps: Vec<Step>, m: &mut JobMetrics) -> Vec<String> {
-        let mut out = Vec::new();
-        for step in steps {
-            out.extend(match step {
-                Step::Rows(side, b) => op.process_batch(side, b, m).unwrap(),
-                Step::Watermark(wm) => op.process_watermark(wm, m).unwrap(),
-            });
-        }
-        lines(&out)
     }
 
     #[test]
